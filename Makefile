@@ -1,0 +1,44 @@
+# dip-repro: one-command set-up, workflow runs and tests.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+CORES  ?= all
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run quick test test-slurm bench lint report clean
+
+install: $(STAMP)
+
+# torch==2.13.0 first: on these machines it is a CPU wheel on local disk; a bare `torch`
+# would download a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev,slurm]'
+	touch $(STAMP)
+
+run: install            ## the paper reproduction (long without a GPU)
+	$(BIN)/snakemake --cores $(CORES)
+
+quick: install          ## the whole DAG on a CPU in minutes
+	$(BIN)/snakemake --cores $(CORES) --config mode=quick
+
+report: install         ## Snakemake's own report of the last run
+	$(BIN)/snakemake --report reports/snakemake-report.html
+
+test: install           ## unit tests + quick end-to-end + browser check
+	$(BIN)/python -m pytest -q
+
+test-slurm: install     ## quick mode through a real local Slurm (root + apt)
+	bash tests/slurm/run_slurm_e2e.sh
+
+bench: install          ## engine speed: table1 preset, 256^2, CPU
+	$(BIN)/dip bench --preset table1 --size 256 --iterations 5 --json
+
+lint: install
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+clean:
+	rm -rf results reports/*.html reports/*.md reports/*.csv reports/*.png reports/*.pdf logs benchmarks .snakemake

@@ -1,0 +1,27 @@
+"""Shared fixtures: the offline data mirror and small synthetic images."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _mirror() -> Path | None:
+    env = os.environ.get("DIP_DATA_MIRROR")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for c in candidates:
+        if (c / "MANIFEST.tsv").is_file():
+            return c.resolve()
+    return None
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """A local directory laid out like the public sources (default ../shared/data)."""
+    m = _mirror()
+    if m is None:
+        pytest.skip("no data mirror: set DIP_DATA_MIRROR to a directory with MANIFEST.tsv")
+    return m

@@ -1,0 +1,1 @@
+"""Subcommands of the `dip` CLI, one module each."""
