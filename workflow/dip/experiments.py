@@ -33,7 +33,11 @@ class Fit:
 
     @property
     def out_dir(self) -> str:
-        return f"results/{self.experiment}/{self.image}/seed{self.seed}"
+        return f"results/fits/{self.experiment}/{self.image}/seed{self.seed}"
+
+    @property
+    def metrics(self) -> str:
+        return f"results/metrics/{self.experiment}/{self.image}/seed{self.seed}.json"
 
     @property
     def input_dir(self) -> str:
