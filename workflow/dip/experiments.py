@@ -122,3 +122,80 @@ def fit_overrides(config: dict, name: str) -> dict:
     out = {k: exp[k] for k in keys if k in exp}
     out["iterations"] = iterations(config, name)
     return out
+
+
+def trace_every(config: dict) -> int:
+    """Metrics cadence K: every 50 iterations, or often enough for a curve in quick mode."""
+    return max(1, int(config["quick"]["iterations"]) // 20) if is_quick(config) else 50
+
+
+def fit_args(config: dict, fit: Fit) -> list[str]:
+    """Arguments of `dip fit` for one fit (paths relative to the workflow's directory)."""
+    from .presets import get_preset
+
+    exp = experiment(config, fit.experiment)
+    preset = get_preset(exp["preset"])
+    inp = fit.input_dir
+    args = [
+        "--preset", preset.name,
+        "--image", f"{inp}/observed.png",
+        "--gt", f"{inp}/gt.png",
+        "--seed", str(fit.seed),
+        "--device", config.get("device", "auto"),
+        "--trace-every", str(trace_every(config)),
+        "--snapshots", ",".join(map(str, snapshots(config, fit.experiment))),
+    ]
+    if preset.task == "inpainting":
+        args += ["--mask", f"{inp}/mask.png"]
+    flags = {"iterations": "--iterations", "lr": "--lr", "ema_weight": "--ema-weight"}
+    for key, value in fit_overrides(config, fit.experiment).items():
+        if key in flags:
+            args += [flags[key], str(value)]
+    if exp.get("legacy"):
+        args.append("--legacy")
+    if fit.id in config.get("inject_failure", []):
+        args += ["--fail-at-iteration", "1"]
+    return args
+
+
+def pixels(config: dict, fit: Fit) -> int:
+    """Pixel count of a fit's image: the quick crop, else the ground truth's registered size."""
+    if is_quick(config):
+        return int(config["quick"]["crop"]) ** 2
+    from .data import image_size
+
+    height, width = image_size(config, fit.image)
+    return height * width
+
+
+def runtime_minutes(config: dict, fit: Fit) -> int:
+    """Scheduler runtime request: twice the runtime model's estimate, at least 10 minutes.
+
+    The model is a cost per iteration and megapixel, on a GPU unless `device: cpu`.
+    """
+    model = config.get("runtime_model", {})
+    on_cpu = config.get("device", "auto") == "cpu"
+    per_mpx = model.get("cpu_s_per_mpx_iter", 26.0) if on_cpu else model.get("gpu_s_per_mpx_iter", 0.15)
+    seconds = iterations(config, fit.experiment) * pixels(config, fit) / 1e6 * per_mpx
+    return max(10, int(2 * seconds / 60) + 1)
+
+
+def mem_mb(config: dict, fit: Fit) -> int:
+    """Host memory request: torch and the images, with room for the 512 x 512 activations."""
+    return 2000 + pixels(config, fit) // 100
+
+
+def resolved(config: dict) -> dict:
+    """The configuration as it will run: each experiment with its mode applied."""
+    out = {k: v for k, v in config.items() if k not in ("experiments", "data")}
+    out["experiments"] = {
+        name: {
+            **exp,
+            "seeds": seeds(config, name),
+            "iterations": iterations(config, name),
+            "snapshots": snapshots(config, name),
+            "fits": [f.id for f in used_fits(config, name)],
+        }
+        for name, exp in config["experiments"].items()
+    }
+    return out
