@@ -16,6 +16,13 @@ COMMANDS = {
     "fit": "dip.commands.fit",
     "describe": "dip.commands.describe",
     "bench": "dip.commands.bench",
+    # evaluation and reporting
+    "evaluate": "dip.commands.evaluate",
+    "table1": "dip.commands.table1",
+    "figure7": "dip.commands.figure7",
+    "curves": "dip.commands.curves",
+    "snapshots": "dip.commands.snapshots",
+    "report": "dip.commands.report",
 }
 
 

@@ -1,0 +1,42 @@
+"""Figure 7: kate text inpainting (top) and Barbara 50 % inpainting (bottom), PSNR per panel.
+
+Our outputs are output.npy files; --*-prep crops them (and the prepared observed image and
+ground truth) back to the original extent, where the published outputs live. The PSNR under
+each panel is computed here against the ground truth.
+"""
+
+from ..evaluate import load_array, read_json, to_original
+from ..figures import figure7, save
+from ..images import load_image
+
+
+def add_arguments(p):
+    for who in ("kate", "barbara"):
+        p.add_argument(f"--{who}-observed", required=True, help=f"{who}: observed.png (masked input)")
+        p.add_argument(f"--{who}-output", required=True, help=f"{who}: our output.npy")
+        p.add_argument(f"--{who}-gt", required=True, help=f"{who}: gt.png at the prepared size")
+        p.add_argument(f"--{who}-prep", help=f"{who}: prep.json (original box)")
+    p.add_argument("--barbara-papyan", required=True, help="Papyan et al.'s published Barbara output")
+    p.add_argument("--barbara-published-dip", required=True, help="the authors' published DIP Barbara output")
+    p.add_argument("--out-png", required=True)
+    p.add_argument("--out-pdf", required=True)
+
+
+def _ours(args, who: str) -> dict:
+    prep = read_json(getattr(args, f"{who}_prep")) if getattr(args, f"{who}_prep") else None
+    out = load_array(getattr(args, f"{who}_output"))
+    if out.ndim == 3 and out.shape[2] == 1:
+        out = out[..., 0]
+    return {
+        "observed": to_original(load_image(getattr(args, f"{who}_observed")), prep),
+        "ours": to_original(out, prep),
+        "gt": to_original(load_image(getattr(args, f"{who}_gt")), prep),
+    }
+
+
+def run(args) -> int:
+    barbara = _ours(args, "barbara")
+    barbara["papyan"] = load_image(args.barbara_papyan)
+    barbara["published_dip"] = load_image(args.barbara_published_dip)
+    save(figure7(_ours(args, "kate"), barbara), args.out_png, args.out_pdf)
+    return 0
