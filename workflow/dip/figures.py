@@ -59,8 +59,8 @@ def panel_rows(rows: list[list[Panel]], cell: float = 2.6):
     The grid has two columns per panel so a row of 3 can sit centred above a row of 5.
     """
     ncols = max(len(r) for r in rows)
-    fig = plt.figure(figsize=(cell * ncols, (cell + 0.7) * len(rows)))
-    grid = fig.add_gridspec(len(rows), 2 * ncols, wspace=0.08, hspace=0.35)
+    fig = plt.figure(figsize=(cell * ncols, (cell + 0.45) * len(rows)))
+    grid = fig.add_gridspec(len(rows), 2 * ncols, wspace=0.08, hspace=0.22)
     for i, row in enumerate(rows):
         offset = ncols - len(row)
         for k, panel in enumerate(row):
@@ -187,7 +187,7 @@ def snapshots(folders: dict[str, str | Path], iterations: list[int] | None = Non
     cols = sorted(iterations or set().union(*(f.keys() for f in files.values())))
     if not cols:
         raise DipError("no snapshot images found")
-    fig, axes = plt.subplots(len(files), len(cols), figsize=(2.0 * len(cols), 2.1 * len(files)),
+    fig, axes = plt.subplots(len(files), len(cols), figsize=(1.7 * len(cols), 1.8 * len(files)),
                              squeeze=False, constrained_layout=True)
     for i, (name, found) in enumerate(files.items()):
         for j, it in enumerate(cols):

@@ -223,6 +223,8 @@ def hyperparameters(exps: list[dict], records: list[dict], architecture: dict) -
                 ran = meta["iterations"]
             if setting == "network" and meta.get("params") is not None:
                 ran = f"{meta['params']:,} parameters"
+            if setting == "BN γ initialisation" and isinstance(ran, bool):
+                ran = "U(0, 1), legacy switch on" if ran else "γ = 1, legacy switch off"
             rows.append({"setting": setting, "paper": in_paper, "official": official,
                          "ran": "–" if ran is None else str(ran)})
         out.append({"experiment": exp["name"], "preset": preset, "rows": rows,
@@ -262,7 +264,7 @@ def context(run_config: dict, architecture: dict, reports: Path, results: Path |
         "hyperparameters": hyperparameters(exps, records, architecture),
         "data_files": data_files(run_config),
         "machine": flatten(run_config["machine"]) if isinstance(run_config.get("machine"), dict) else [],
-        "table": table,
+        "table1": table,
         "conclusions": conclusions(rows, mode) if rows else [],
         "figure7": figure7[0] if figure7 else None,
         "curves": relative_images(reports, out_html, "curves*.png"),

@@ -177,11 +177,11 @@ DISPLAY = (
     ("Image", lambda r: r["label"] if r["image"] != "mean" else "**mean**"),
     ("Seeds", lambda r: str(r["n_seeds"]) if r["image"] != "mean" else ""),
     ("Ours (mean ± std)", ours_cell),
-    ("Ours, EMA", lambda r: fmt(r["ours_ema_psnr_mean"])),
-    ("DIP, paper", lambda r: fmt(r["paper_dip"])),
-    ("DIP, published output", lambda r: fmt(r["published_dip_psnr"])),
-    ("Papyan, paper", lambda r: fmt(r["paper_papyan"])),
-    ("Papyan, published output", lambda r: fmt(r["published_papyan_psnr"])),
+    ("Ours EMA", lambda r: fmt(r["ours_ema_psnr_mean"])),
+    ("DIP paper", lambda r: fmt(r["paper_dip"])),
+    ("DIP published", lambda r: fmt(r["published_dip_psnr"])),
+    ("Papyan paper", lambda r: fmt(r["paper_papyan"])),
+    ("Papyan published", lambda r: fmt(r["published_papyan_psnr"])),
     ("Ours − paper", lambda r: fmt(r["diff_vs_paper"], signed=True)),
 )
 
@@ -195,7 +195,7 @@ def to_markdown(rows: list[dict], mode: str) -> str:
     lines += [
         "",
         "Ours: PSNR of the final output (float, original extent), mean ± sample std over seeds. "
-        "Published output: PSNR we compute from the authors' published 8-bit images. "
+        "Published: PSNR we compute from the authors' published 8-bit images. "
         "The mean row averages over the images listed with our numbers.",
         "",
     ]
