@@ -17,6 +17,7 @@ TABLE1 = ("barbara", "boat", "house")
 SEEDS = (0, 1)
 SIZE = 32
 PAD = 1  # barbara is reflection-padded by one pixel, like the official notebook's 514x514
+QUICK_MARGIN = 4  # quick mode centre-crops every image by this many pixels per side
 SNAPSHOT_ITERS = (10, 20, 40)
 ITERATIONS = 40
 
@@ -81,8 +82,17 @@ def build(root: Path, mode: str = "paper") -> dict:
         original = quantized(pattern(rng, (SIZE, SIZE, 3) if colour else (SIZE, SIZE)))
         raw = root / "data/raw/table1" / f"{image}.png"
         save_image(raw, original)
-        pad = PAD if image == "barbara" else 0
-        prepared = np.pad(original, ((pad, pad), (pad, pad)) + (((0, 0),) if colour else ()), mode="reflect")
+        if mode == "quick":  # a centre crop, like the quick mode's small inputs
+            c = QUICK_MARGIN
+            prepared = original[c:SIZE - c, c:SIZE - c]
+            side = SIZE - 2 * c
+            prep = {"original_size": [SIZE, SIZE], "box": [0, 0, side, side], "source_box": [c, c, side, side],
+                    "policy": {"kind": "crop", "value": side}}
+        else:
+            pad = PAD if image == "barbara" else 0
+            prepared = np.pad(original, ((pad, pad), (pad, pad)) + (((0, 0),) if colour else ()), mode="reflect")
+            prep = {"original_size": [SIZE, SIZE], "box": [pad, pad, SIZE, SIZE], "source_box": [0, 0, SIZE, SIZE],
+                    "policy": {"kind": "pad" if pad else "none", "value": SIZE + 2 * pad if pad else None}}
         experiment = "figure7" if colour else "table1"
         for seed in (0,) if colour else SEEDS:
             inputs = root / "data/inputs" / experiment / image / f"seed{seed}"
@@ -91,8 +101,7 @@ def build(root: Path, mode: str = "paper") -> dict:
             save_image(inputs / "gt.png", prepared)
             save_image(inputs / "mask.png", mask)
             save_image(inputs / "observed.png", prepared * (mask[..., None] if colour else mask))
-            (inputs / "prep.json").write_text(json.dumps(
-                {"original_size": [SIZE, SIZE], "box": [pad, pad, SIZE, SIZE], "policy": "reflect-pad" if pad else "none"}))
+            (inputs / "prep.json").write_text(json.dumps(prep))
             write_fit(root / "results" / experiment / image / f"seed{seed}", prepared, seed, 0.02 + 0.01 * k,
                       "text_inpainting" if colour else "table1")
         if not colour:

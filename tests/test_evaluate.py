@@ -7,7 +7,7 @@ import pytest
 
 from dip.commands import evaluate as evaluate_cmd
 from dip.errors import DipError
-from dip.evaluate import evaluate_fit, to_original
+from dip.evaluate import evaluate_fit, to_original, to_source_window
 from dip.images import load_image, save_image
 from dip.metrics import psnr, quality
 from synthetic_run import run_command
@@ -85,3 +85,12 @@ def test_cli_writes_metrics_json_and_no_temporary_file(tmp_path):
     rec = json.loads(out.read_text())
     assert rec["image"] == "boat" and rec["seed"] == 2 and rec["output"]["psnr_uint8"] > 20
     assert [p.name for p in out.parent.iterdir()] == ["metrics.json"]
+
+
+def test_published_images_are_cut_to_the_fitted_window():
+    src = np.arange(100, dtype=np.float32).reshape(10, 10)
+    prep = {"original_size": [10, 10], "source_box": [3, 2, 4, 5], "box": [0, 0, 4, 5]}
+    assert to_source_window(src, prep).tolist() == src[3:7, 2:7].tolist()
+    # Already at the fitted size, or no window recorded: unchanged.
+    assert to_source_window(src[:4, :5], prep).shape == (4, 5)
+    assert to_source_window(src, {"box": [0, 0, 10, 10]}) is src

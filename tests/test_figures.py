@@ -14,10 +14,10 @@ from synthetic_run import build, build_reports, run_command
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    build_reports(root, "paper")
+@pytest.fixture(scope="module", params=["paper", "quick"])
+def run(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(request.param)
+    build_reports(root, request.param)  # quick: centre crops, so published outputs are cut to match
     return root
 
 

@@ -69,6 +69,15 @@ def to_original(img: np.ndarray, prep: dict | None) -> np.ndarray:
     return crop(img, original_box(prep, img.shape))
 
 
+def to_source_window(img: np.ndarray, prep: dict | None) -> np.ndarray:
+    """Cut a source-size image (a published output) to the window the fit saw (prep.json
+    `source_box`, e.g. the centre crop of a quick run); other images are returned as they are."""
+    if not prep or prep.get("source_box") is None or list(img.shape[:2]) != list(prep.get("original_size", [])):
+        return img
+    top, left, h, w = (int(v) for v in prep["source_box"])
+    return img[top : top + h, left : left + w]
+
+
 def _matching(img: np.ndarray, ref: np.ndarray, what: str) -> np.ndarray:
     """Make a (H, W, 1) output comparable with a grayscale reference and check the shapes."""
     if img.ndim == 3 and img.shape[2] == 1 and ref.ndim == 2:

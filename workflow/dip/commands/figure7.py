@@ -1,11 +1,13 @@
 """Figure 7: kate text inpainting (top) and Barbara 50 % inpainting (bottom), PSNR per panel.
 
 Our outputs are output.npy files; --*-prep crops them (and the prepared observed image and
-ground truth) back to the original extent, where the published outputs live. The PSNR under
-each panel is computed here against the ground truth.
+ground truth) back to the original extent (prep.json `box`). The published outputs are
+source-size images: when prep.json has a `source_box` (a quick run's centre crop) they are cut
+to that window so every panel shows the same pixels. The PSNR under each panel is computed
+here against the ground truth.
 """
 
-from ..evaluate import load_array, read_json, to_original
+from ..evaluate import load_array, read_json, to_original, to_source_window
 from ..figures import figure7, save
 from ..images import load_image
 
@@ -22,8 +24,13 @@ def add_arguments(p):
     p.add_argument("--out-pdf", required=True)
 
 
+def _prep(args, who: str) -> dict | None:
+    path = getattr(args, f"{who}_prep")
+    return read_json(path) if path else None
+
+
 def _ours(args, who: str) -> dict:
-    prep = read_json(getattr(args, f"{who}_prep")) if getattr(args, f"{who}_prep") else None
+    prep = _prep(args, who)
     out = load_array(getattr(args, f"{who}_output"))
     if out.ndim == 3 and out.shape[2] == 1:
         out = out[..., 0]
@@ -36,7 +43,8 @@ def _ours(args, who: str) -> dict:
 
 def run(args) -> int:
     barbara = _ours(args, "barbara")
-    barbara["papyan"] = load_image(args.barbara_papyan)
-    barbara["published_dip"] = load_image(args.barbara_published_dip)
+    prep = _prep(args, "barbara")
+    barbara["papyan"] = to_source_window(load_image(args.barbara_papyan), prep)
+    barbara["published_dip"] = to_source_window(load_image(args.barbara_published_dip), prep)
     save(figure7(_ours(args, "kate"), barbara), args.out_png, args.out_pdf)
     return 0
