@@ -138,3 +138,20 @@ def test_missing_optional_pieces_are_said_not_fatal(tmp_path):
     html = (tmp_path / "reports/report.html").read_text()
     assert "Figure 7 was not produced in this run." in html
     assert len(parsed(html).srcs) == 2
+
+
+def test_a_second_table_variant_is_rendered_with_its_own_conclusions(tmp_path):
+    from dip.commands import report as report_cmd
+    from synthetic_run import run_command
+
+    build_reports(tmp_path, "paper")
+    rep = tmp_path / "reports"
+    rep.joinpath("table1_legacy.csv").write_text(rep.joinpath("table1.csv").read_text())
+    run_command(report_cmd, ["--run-config", tmp_path / "results/run_config.json", "--architecture", rep / "architecture.json",
+                             "--reports", rep, "--out-html", rep / "r.html", "--out-md", rep / "r.md"])
+    html = (rep / "r.html").read_text()
+    ids = parsed(html).ids
+    assert "table1" in ids and "table1_legacy" in ids
+    assert "[legacy]" in html and "<h3>legacy</h3>" in html
+    # Without --results the runtime and spread sections say so instead of failing.
+    assert "No fit metadata was found." in html and "No per-fit metrics were found." in html

@@ -94,3 +94,12 @@ def test_cli_needs_a_gt_for_each_published_output(tmp_path):
         run_command(table1_cmd, ["--published-dip", f"barbara={tmp_path / 'o.png'}",
                                  "--out-csv", tmp_path / "t.csv", "--out-md", tmp_path / "t.md"])
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_before_any_fit_the_mean_row_averages_the_published_columns():
+    rows = table1_rows([], published_dip={"barbara": 32.0, "boat": 33.0})
+    assert [r["image"] for r in rows] == ["barbara", "boat", "mean"]
+    assert rows[-1]["published_dip_psnr"] == pytest.approx(32.5)
+    assert rows[-1]["paper_dip"] == pytest.approx((32.22 + 33.06) / 2)
+    assert rows[-1]["ours_psnr_mean"] is None and rows[-1]["diff_vs_paper"] is None
+    assert "our results on 0 image(s)" in to_markdown(rows, "paper")

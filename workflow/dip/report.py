@@ -23,6 +23,7 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 RAN_KEYS = {
     "upsampling": ("upsample_mode", "upsample", "upsampling"),
     "input z": ("input_depth", "input_channels", "in_channels"),
+    "loss": ("loss",),
     "input noise σ_r per iteration": ("reg_noise_std", "reg_noise", "sigma_r", "input_noise"),
     "optimiser": ("optimizer", "optimiser"),
     "learning rate": ("lr", "learning_rate"),
@@ -232,6 +233,22 @@ def hyperparameters(exps: list[dict], records: list[dict], architecture: dict) -
     return out
 
 
+def table_view(path: Path, mode: str) -> dict:
+    """A table1*.csv ready for the templates: display cells, a closeness class per row, and the
+    conclusions drawn from it. `table1_legacy.csv` is named "legacy" (the part after "table1_")."""
+    rows = read_csv(path)
+    name = path.stem.partition("_")[2]
+    diffs = [r["diff_vs_paper"] for r in rows]
+    return {
+        "name": name, "title": title(mode, rows) + (f" [{name}]" if name else ""),
+        "headers": [h for h, _ in DISPLAY],
+        "rows": [{"mean": r["image"] == "mean",
+                  "close": "" if d is None else ("close" if abs(d) <= TOLERANCE_DB else "far"),
+                  "cells": [f(r).replace("**", "") for _, f in DISPLAY]} for r, d in zip(rows, diffs)],
+        "conclusions": conclusions(rows, mode),
+    }
+
+
 def relative_images(reports: Path, out_html: Path, pattern: str) -> list[dict]:
     """Images in reports/ matching a glob, as links relative to the HTML file, with a caption."""
     base = out_html.resolve().parent
@@ -249,13 +266,7 @@ def context(run_config: dict, architecture: dict, reports: Path, results: Path |
         raise DipError(f"run_config mode must be 'paper' or 'quick', got {mode!r}")
     exps = experiments(run_config)
     records = fit_records(results)
-    table_csv = reports / "table1.csv"
-    rows = read_csv(table_csv) if table_csv.is_file() else []
-    table = None
-    if rows:
-        table = {"title": title(mode, rows), "headers": [h for h, _ in DISPLAY],
-                 "rows": [{"mean": r["image"] == "mean",
-                           "cells": [f(r).replace("**", "") for _, f in DISPLAY]} for r in rows]}
+    tables = [table_view(path, mode) for path in sorted(reports.glob("table1*.csv"))]
     figure7 = relative_images(reports, out_html, "figure7.png")
     return {
         "mode": mode, "quick": mode == "quick",
@@ -264,8 +275,7 @@ def context(run_config: dict, architecture: dict, reports: Path, results: Path |
         "hyperparameters": hyperparameters(exps, records, architecture),
         "data_files": data_files(run_config),
         "machine": flatten(run_config["machine"]) if isinstance(run_config.get("machine"), dict) else [],
-        "table1": table,
-        "conclusions": conclusions(rows, mode) if rows else [],
+        "tables": tables,
         "figure7": figure7[0] if figure7 else None,
         "curves": relative_images(reports, out_html, "curves*.png"),
         "snapshots": relative_images(reports, out_html, "snapshots*.png"),

@@ -52,8 +52,9 @@ def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = No
 
     `metrics` are metrics.json records (several seeds per image). `published_*` map an image
     to the PSNR of the authors' published output. An image appears if it has metrics or a
-    published score. The mean row averages each column over the images that have our numbers,
-    so our mean and the paper's mean cover the same images.
+    published score. The mean row averages each column over the images that have our numbers
+    (all images while none has), so our mean and the paper's mean cover the same images. Its
+    n_seeds holds the number of images averaged.
     """
     published_dip = published_dip or {}
     published_papyan = published_papyan or {}
@@ -95,12 +96,13 @@ def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = No
             row["diff_vs_paper"] = row["ours_psnr_mean"] - row["paper_dip"]
         rows.append(row)
 
-    scored = [r for r in rows if r["n_seeds"]]
+    # Before any fit has finished, the published columns are still worth a mean over all images.
+    basis = [r for r in rows if r["n_seeds"]] or rows
     mean = dict.fromkeys(COLUMNS)
-    mean.update(image="mean", label="mean", n_seeds=len(scored))
+    mean.update(image="mean", label="mean", n_seeds=len(basis))
     for col in _AVERAGED:
-        vals = [r[col] for r in scored if r[col] is not None]
-        if vals and len(vals) == len(scored):
+        vals = [r[col] for r in basis if r[col] is not None]
+        if vals and len(vals) == len(basis):
             mean[col] = float(np.mean(vals))
     rows.append(mean)
     return rows
@@ -149,8 +151,8 @@ def read_csv(path: str | Path) -> list[dict]:
 
 
 def title(mode: str, rows: list[dict]) -> str:
-    n_images = rows[-1]["n_seeds"] if rows else 0
-    base = f"Table 1: inpainting with 50 % of pixels missing, PSNR (dB), {n_images} image(s)"
+    n_images = sum(r["image"] != "mean" and r["n_seeds"] > 0 for r in rows)
+    base = f"Table 1: inpainting with 50 % of pixels missing, PSNR (dB), our results on {n_images} image(s)"
     if mode == "quick":
         return base + " (QUICK MODE: a smoke run with few iterations, not a reproduction)"
     return base
