@@ -155,3 +155,16 @@ def test_a_second_table_variant_is_rendered_with_its_own_conclusions(tmp_path):
     assert "[legacy]" in html and "<h3>legacy</h3>" in html
     # Without --results the runtime and spread sections say so instead of failing.
     assert "No fit metadata was found." in html and "No per-fit metrics were found." in html
+
+
+def test_pitfall_choices_follow_the_fits_switches():
+    from dip.report import our_choices
+
+    def bn(configs):
+        return next(c["ours"] for c in our_choices(configs) if c["topic"].startswith("BN"))
+
+    assert bn([{"legacy": False}]).startswith("current PyTorch defaults")
+    assert bn([{"net": {"legacy": True}}]).startswith("legacy switch on")
+    assert bn([{"legacy": True}, {"legacy": False}]).startswith("both")
+    backtracking = next(c["ours"] for c in our_choices([{"backtrack_every": 50}]) if c["topic"] == "Backtracking")
+    assert backtracking == "always on, whatever the plotting, checked every 50 iterations"

@@ -190,15 +190,21 @@ def conclusions(rows: list[dict], mode: str) -> list[str]:
     return out
 
 
-def our_choices(config: dict) -> list[dict]:
-    """Each pitfall with the choice this run follows (read from the run's config where it is a switch)."""
-    legacy = find_key(config, ("legacy",))
+def our_choices(configs: list[dict]) -> list[dict]:
+    """Each pitfall with the choice this run follows; switches are read from the fits' configs."""
+    legacy = {bool(find_key(c, ("legacy",))) for c in configs}
+    every = {find_key(c, ("backtrack_every", "check_every")) for c in configs} - {None}
+    if legacy == {True, False}:
+        bn = "both: some experiments run with the legacy switch on, some off (see hyper-parameters)"
+    elif legacy == {True}:
+        bn = "legacy switch on: old BN initialisation and align_corners=True"
+    else:
+        bn = "current PyTorch defaults (γ = 1, align_corners=False); the engine's legacy switch gives the old behaviour"
+    checks = f", checked every {', '.join(map(str, sorted(every)))} iterations" if every else ""
     choices = {
-        "BN initialisation and bilinear upsampling":
-            "legacy switch on (old BN init and align_corners=True)" if legacy
-            else "current PyTorch defaults; the engine's legacy switch reproduces the old behaviour",
+        "BN initialisation and bilinear upsampling": bn,
         "Final image": "the same: output.png is the network output in train mode after the last iteration",
-        "Backtracking": "always on: checked every 50 iterations whatever the plotting",
+        "Backtracking": f"always on, whatever the plotting{checks}",
         "Seeds": "every fit is seeded and the table gives mean ± std over seeds",
         "Barbara padding": "metrics on the original 512 × 512 extent (the padded score is kept in metrics.json)",
         "Determinism": "seeded, but bilinear runs on a GPU are not bit-for-bit repeatable",
@@ -222,6 +228,8 @@ def hyperparameters(exps: list[dict], records: list[dict], architecture: dict) -
             ran = find_key(ran_config, RAN_KEYS[setting]) if setting in RAN_KEYS else None
             if setting == "iterations" and meta.get("iterations") is not None:
                 ran = meta["iterations"]
+            if setting == "final image":
+                ran = "network output in train mode (output.npy)"
             if setting == "network" and meta.get("params") is not None:
                 ran = f"{meta['params']:,} parameters"
             if setting == "BN γ initialisation" and isinstance(ran, bool):
@@ -281,7 +289,8 @@ def context(run_config: dict, architecture: dict, reports: Path, results: Path |
         "snapshots": relative_images(reports, out_html, "snapshots*.png"),
         "runtime": runtime(records),
         "spread": spread(records),
-        "pitfalls": our_choices(run_config | {"architecture": architecture.get("preset_config", {})}),
+        "pitfalls": our_choices([r["meta"].get("config") or {} for r in records]
+                                + [architecture.get("preset_config") or {}]),
         "tolerance": TOLERANCE_DB,
     }
 
