@@ -1,4 +1,4 @@
-"""Figure 7: kate text inpainting (top) and Barbara 50 % inpainting (bottom), PSNR per panel.
+"""Figure 7: kate text inpainting (top) and Barbara with half of the pixels missing (bottom), PSNR per panel.
 
 Our outputs are output.npy files; --*-prep crops them (and the prepared observed image and
 ground truth) back to the original extent (prep.json `box`). The published outputs are

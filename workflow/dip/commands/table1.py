@@ -1,4 +1,4 @@
-"""Table 1 (50 % inpainting PSNR): ours over seeds beside the paper, Papyan and published outputs.
+"""Table 1 (half of the pixels missing): our PSNR over seeds beside the paper, Papyan and published outputs.
 
 Example:
   dip table1 --metrics results/table1/*/seed*/metrics.json \
