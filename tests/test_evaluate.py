@@ -94,3 +94,15 @@ def test_published_images_are_cut_to_the_fitted_window():
     # Already at the fitted size, or no window recorded: unchanged.
     assert to_source_window(src[:4, :5], prep).shape == (4, 5)
     assert to_source_window(src, {"box": [0, 0, 10, 10]}) is src
+
+
+def test_atomic_outputs_have_the_usual_permissions(tmp_path):
+    import os
+
+    from dip.atomic import write_text
+
+    write_text(tmp_path / "a.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]

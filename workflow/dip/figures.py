@@ -36,20 +36,20 @@ class Panel:
 def show(ax, img: np.ndarray) -> None:
     """Grayscale through cmap gray on [0, 1]; colour as is."""
     if img.ndim == 2:
-        ax.imshow(img, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.imshow(img, cmap="gray", vmin=0.0, vmax=1.0, interpolation="antialiased")
     else:
-        ax.imshow(np.clip(img, 0, 1), interpolation="nearest")
+        ax.imshow(np.clip(img, 0, 1), interpolation="antialiased")
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
 
 
-def save(fig, *paths: str | Path) -> None:
+def save(fig, *paths: str | Path, dpi: int = 150) -> None:
     """Save a figure to each path (format from the suffix), atomically."""
     for path in paths:
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
 
 
