@@ -106,3 +106,13 @@ def test_atomic_outputs_have_the_usual_permissions(tmp_path):
     os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    from dip.atomic import atomic_path
+
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "out.png") as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("writer failed")
+    assert list(tmp_path.iterdir()) == []
