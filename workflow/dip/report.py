@@ -257,9 +257,10 @@ def table_view(path: Path, mode: str) -> dict:
     }
 
 
-def relative_images(reports: Path, out_html: Path, pattern: str) -> list[dict]:
-    """Images in reports/ matching a glob, as links relative to the HTML file, with a caption."""
-    base = out_html.resolve().parent
+def relative_images(reports: Path, out_file: Path, pattern: str) -> list[dict]:
+    """Images in reports/ matching a glob, as links relative to the report file, each with the
+    part of its name after the first "_" as a caption (curves_table1.png -> table1)."""
+    base = out_file.resolve().parent
     items = []
     for p in sorted(reports.glob(pattern)):
         stem = p.stem.partition("_")[2] or p.stem
@@ -268,14 +269,15 @@ def relative_images(reports: Path, out_html: Path, pattern: str) -> list[dict]:
 
 
 def context(run_config: dict, architecture: dict, reports: Path, results: Path | None,
-            out_html: Path) -> dict:
+            out_file: Path) -> dict:
+    """Everything the templates show; image links are relative to `out_file`'s folder."""
     mode = run_config.get("mode", "paper")
     if mode not in ("paper", "quick"):
         raise DipError(f"run_config mode must be 'paper' or 'quick', got {mode!r}")
     exps = experiments(run_config)
     records = fit_records(results)
     tables = [table_view(path, mode) for path in sorted(reports.glob("table1*.csv"))]
-    figure7 = relative_images(reports, out_html, "figure7.png")
+    figure7 = relative_images(reports, out_file, "figure7.png")
     return {
         "mode": mode, "quick": mode == "quick",
         "experiments": exps,
@@ -285,8 +287,8 @@ def context(run_config: dict, architecture: dict, reports: Path, results: Path |
         "machine": flatten(run_config["machine"]) if isinstance(run_config.get("machine"), dict) else [],
         "tables": tables,
         "figure7": figure7[0] if figure7 else None,
-        "curves": relative_images(reports, out_html, "curves*.png"),
-        "snapshots": relative_images(reports, out_html, "snapshots*.png"),
+        "curves": relative_images(reports, out_file, "curves*.png"),
+        "snapshots": relative_images(reports, out_file, "snapshots*.png"),
         "runtime": runtime(records),
         "spread": spread(records),
         "pitfalls": our_choices([r["meta"].get("config") or {} for r in records]
@@ -296,6 +298,7 @@ def context(run_config: dict, architecture: dict, reports: Path, results: Path |
 
 
 def render(ctx: dict, template: str, templates: Path = TEMPLATES) -> str:
+    """Render one template (HTML ones autoescaped); a missing variable is an error, not a blank."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
                              autoescape=template.endswith(".html.j2"),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
