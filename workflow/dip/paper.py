@@ -66,6 +66,6 @@ PITFALLS = (
     ("Final image", "The paper's images are the network output in train mode (BN on the image's own statistics)."),
     ("Backtracking", "The official notebook only backtracks when plotting is on, so whether the paper's runs did is unknown."),
     ("Seeds", "Nothing in the official code is seeded and run-to-run scatter is never reported."),
-    ("Barbara padding", "The Table-1 notebook pads Barbara to 514 × 514 and scores the padded image; the table scores the 512 × 512 original."),
+    ("Barbara padding", "The Table-1 notebook reflection-pads Barbara to 514 × 514 and scores the padded image."),
     ("Determinism", "Bilinear upsampling has no deterministic CUDA backward kernel; nearest does."),
 )
