@@ -8,7 +8,7 @@ import torch
 
 from .. import experiments
 from ..errors import DipError
-from ..io import write_json_atomic
+from ..atomic import write_text
 
 
 def add_arguments(parser):
@@ -29,5 +29,5 @@ def run(args) -> int:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
     }
-    write_json_atomic(args.out, doc)
+    write_text(args.out, json.dumps(doc, indent=2) + "\n")
     return 0
