@@ -23,7 +23,7 @@ def run(args) -> int:
         raise DipError(f"--config-json is not valid JSON: {exc}") from None
     doc = experiments.resolved(config)
     doc["data"] = config.get("data", {})
-    doc["software"] = {
+    doc["machine"] = {
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "platform": platform.platform(),
