@@ -102,7 +102,7 @@ def build(root: Path, mode: str = "paper") -> dict:
             save_image(inputs / "mask.png", mask)
             save_image(inputs / "observed.png", prepared * (mask[..., None] if colour else mask))
             (inputs / "prep.json").write_text(json.dumps(prep))
-            write_fit(root / "results" / experiment / image / f"seed{seed}", prepared, seed, 0.02 + 0.01 * k,
+            write_fit(root / "results" / "fits" / experiment / image / f"seed{seed}", prepared, seed, 0.02 + 0.01 * k,
                       "text_inpainting" if colour else "table1")
         if not colour:
             noisy = lambda s: quantized(np.clip(original + np.random.default_rng(s).normal(0, s / 1000, original.shape), 0, 1))  # noqa: E731
@@ -143,13 +143,14 @@ def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True) ->
 
     build(root, mode)
     metrics = []
-    for fit in sorted((root / "results").glob("*/*/seed*")):
+    for fit in sorted((root / "results" / "fits").glob("*/*/seed*")):
         exp, image, seed = fit.parent.parent.name, fit.parent.name, fit.name[4:]
         inputs = root / "data/inputs" / exp / image / fit.name
+        out = root / "results" / "metrics" / exp / image / f"{fit.name}.json"
         run_command(evaluate, ["--fit", fit, "--gt", inputs / "gt.png", "--prep", inputs / "prep.json",
-                               "--experiment", exp, "--image", image, "--seed", seed, "--out", fit / "metrics.json"])
+                               "--experiment", exp, "--image", image, "--seed", seed, "--out", out])
         if exp == "table1":
-            metrics.append(fit / "metrics.json")
+            metrics.append(out)
     raw, pub, rep = root / "data/raw/table1", root / "data/raw/table1/dip_project_page", root / "reports"
     run_command(table1, ["--metrics", *metrics, "--gt", *[f"{i}={raw / i}.png" for i in TABLE1],
                          "--published-dip", *[f"{i}={pub / i}_deep_prior.png" for i in TABLE1],
@@ -159,14 +160,14 @@ def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True) ->
         kin, bin_ = root / "data/inputs/figure7/kate/seed0", root / "data/inputs/table1/barbara/seed0"
         run_command(figure7, [
             "--kate-observed", kin / "observed.png", "--kate-gt", kin / "gt.png", "--kate-prep", kin / "prep.json",
-            "--kate-output", root / "results/figure7/kate/seed0/output.npy",
+            "--kate-output", root / "results/fits/figure7/kate/seed0/output.npy",
             "--barbara-observed", bin_ / "observed.png", "--barbara-gt", bin_ / "gt.png", "--barbara-prep", bin_ / "prep.json",
-            "--barbara-output", root / "results/table1/barbara/seed0/output.npy",
+            "--barbara-output", root / "results/fits/table1/barbara/seed0/output.npy",
             "--barbara-papyan", pub / "barbara_papyan.png", "--barbara-published-dip", pub / "barbara_deep_prior.png",
             "--out-png", rep / "figure7.png", "--out-pdf", rep / "figure7.pdf"])
-    traces = [f"{i}={root}/results/table1/{i}/seed{s}/trace.csv" for i in TABLE1 for s in SEEDS]
+    traces = [f"{i}={root}/results/fits/table1/{i}/seed{s}/trace.csv" for i in TABLE1 for s in SEEDS]
     run_command(curves, ["--trace", *traces, "--paper-table1", "--title", "table1", "--out", rep / "curves_table1.png"])
-    run_command(snapshots, ["--dir", *[f"{i}={root}/results/table1/{i}/seed0/snapshots" for i in TABLE1],
+    run_command(snapshots, ["--dir", *[f"{i}={root}/results/fits/table1/{i}/seed0/snapshots" for i in TABLE1],
                             "--out", rep / "snapshots_table1.png"])
     run_command(report, ["--run-config", root / "results/run_config.json", "--architecture", rep / "architecture.json",
                          "--reports", rep, "--results", root / "results",

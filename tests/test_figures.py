@@ -64,7 +64,7 @@ def test_seed_band_over_common_iterations(tmp_path):
 
 
 def test_curves_one_panel_per_image(run, tmp_path):
-    traces = {i: [read_trace(run / f"results/table1/{i}/seed{s}/trace.csv") for s in (0, 1)] for i in ("barbara", "boat")}
+    traces = {i: [read_trace(run / f"results/fits/table1/{i}/seed{s}/trace.csv") for s in (0, 1)] for i in ("barbara", "boat")}
     fig = curves(traces, references={"barbara": 32.22})
     assert len(fig.axes) == 2
     assert any(line.get_label() == "paper 32.22" for line in fig.axes[0].lines)
@@ -79,7 +79,7 @@ def test_snapshot_grid_rows_images_columns_iterations(tmp_path):
     root = tmp_path / "run"
     root.mkdir()
     build(root)
-    snaps = {i: root / f"results/table1/{i}/seed0/snapshots" for i in ("barbara", "boat")}
+    snaps = {i: root / f"results/fits/table1/{i}/seed0/snapshots" for i in ("barbara", "boat")}
     (snaps["boat"] / "iter_000020.png").unlink()
     fig = snapshots(snaps)
     assert len(fig.axes) == 2 * 3

@@ -90,14 +90,14 @@ def test_tables_come_from_the_files(run):
     assert hyper.count("<td>learning rate</td><td>–</td><td>0.01</td><td>0.01</td>") == 1
     assert hyper.count("<td>learning rate</td><td>–</td><td>0.001</td><td>0.001</td>") == 1
     runtime = html[html.index('id="runtime"'):html.index('id="reproducibility"')]
-    metas = [json.loads(p.read_text()) for p in (root / "results/table1").glob("*/seed*/meta.json")]
+    metas = [json.loads(p.read_text()) for p in (root / "results/fits/table1").glob("*/seed*/meta.json")]
     total = sum(m["wall_s"] for m in metas)
     assert f"{total:.1f} s" in runtime and "Synthetic CPU" in runtime and "2.13.0" in runtime
 
 
 def test_conclusion_sentences_match_the_numbers(run):
     mode, root = run
-    metrics = [json.loads(p.read_text()) for p in (root / "results/table1").glob("*/seed*/metrics.json")]
+    metrics = [json.loads(p.read_text()) for p in (root / "results/metrics/table1").glob("*/seed*.json")]
     ours = {i: statistics.fmean(m["output"]["psnr"] for m in metrics if m["image"] == i) for i in TABLE1}
     diffs = {i: ours[i] - paper.TABLE1_DIP[i] for i in TABLE1}
     close = sum(abs(d) <= 0.3 for d in diffs.values())

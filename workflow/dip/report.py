@@ -91,16 +91,18 @@ def experiments(run_config: dict) -> list[dict]:
 
 
 def fit_records(results: Path | None) -> list[dict]:
-    """meta.json (and metrics.json where present) of every fit under results/{e}/{i}/seed{s}/."""
+    """meta.json of every fit under results/fits/{e}/{i}/seed{s}/, with its metrics where present
+    (results/metrics/{e}/{i}/seed{s}.json)."""
     if results is None or not results.is_dir():
         return []
     records = []
-    for meta_path in sorted(results.glob("*/*/seed*/meta.json")):
+    for meta_path in sorted(results.glob("fits/*/*/seed*/meta.json")):
         fit = meta_path.parent
-        rec = {"experiment": fit.parent.parent.name, "image": fit.parent.name,
-               "seed": fit.name.removeprefix("seed"), "meta": read_json(meta_path)}
-        if (fit / "metrics.json").is_file():
-            rec["metrics"] = read_json(fit / "metrics.json")
+        exp, image, seed = fit.parent.parent.name, fit.parent.name, fit.name
+        rec = {"experiment": exp, "image": image, "seed": seed.removeprefix("seed"), "meta": read_json(meta_path)}
+        metrics = results / "metrics" / exp / image / f"{seed}.json"
+        if metrics.is_file():
+            rec["metrics"] = read_json(metrics)
         records.append(rec)
     return records
 
