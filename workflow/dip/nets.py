@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import DipError
+from .operators import LanczosDownsampler
 
 UPSAMPLE_MODES = ("nearest", "bilinear")
 DOWNSAMPLE_MODES = ("stride", "avg", "max", "lanczos")
@@ -119,8 +120,6 @@ class Halve(nn.Sequential):
         elif mode == "max":
             self.reduce = nn.MaxPool2d(2, ceil_mode=True)
         else:
-            from .operators import LanczosDownsampler
-
             self.reduce = LanczosDownsampler(2, cout)
 
 
@@ -295,9 +294,9 @@ def describe(net: nn.Module) -> list[dict]:
             row.update({"in": m.num_features, "out": m.num_features})
         elif isinstance(m, (nn.AvgPool2d, nn.MaxPool2d)):
             row.update({"kernel": m.kernel_size, "stride": m.stride})
-        elif hasattr(m, "factor"):
+        elif isinstance(m, LanczosDownsampler):
             row.update({"in": m.channels, "out": m.channels, "kernel": m.kernel.shape[-1], "stride": m.factor})
         elif isinstance(m, Upsample):
-            row.update({"stride": 0.5})
+            row["type"] = f"Upsample({m.mode})"
         rows.append(row)
     return rows
