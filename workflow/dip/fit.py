@@ -255,7 +255,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
                "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None}
         state = {"iteration": it, "net": net.state_dict(), "optim": opt.state_dict(), "ema": ema,
                  "rng": rng, "trace": trace, "backtracks": backtracks, "elapsed_s": elapsed,
-                 "nonfinite": bool(nonfinite), "good": good, "settings": asdict(s)}
+                 "nonfinite": bool(nonfinite), "good": good, "info": info or {}}
         _atomic_write(out_dir / CHECKPOINT, lambda p: torch.save(state, p))
         _write_trace(out_dir / "trace.csv", trace)
 
@@ -275,8 +275,9 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            loss = loss.detach()
             ema = update_ema(ema, out, s.ema_weight)
-            nonfinite |= ~torch.isfinite(loss.detach())
+            nonfinite |= ~torch.isfinite(loss)
             progress.step()
 
             # --- everything below runs only every few iterations (it synchronises) ---
