@@ -221,10 +221,10 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
     nonfinite = torch.zeros((), dtype=torch.bool, device=device)  # any bad loss since last check
     good = None  # last good state for backtracking: weights, Adam state, EMA, observed PSNR
 
-    def snapshot_good(psnr_observed: float) -> dict:
+    def snapshot_good(psnr_observed: float, iteration: int) -> dict:
         return {"net": {k: v.detach().clone() for k, v in net.state_dict().items()},
-                "optim": copy.deepcopy(opt.state_dict()),
-                "ema": None if ema is None else ema.clone(), "psnr_observed": psnr_observed}
+                "optim": copy.deepcopy(opt.state_dict()), "ema": None if ema is None else ema.clone(),
+                "psnr_observed": psnr_observed, "iteration": iteration}
 
     if resume:
         ck = load_checkpoint(out_dir / CHECKPOINT)
@@ -238,11 +238,15 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
         start, trace, backtracks = ck["iteration"], ck["trace"], ck["backtracks"]
         elapsed_before = ck["elapsed_s"]
         nonfinite.fill_(ck["nonfinite"])
-        good = {**ck["good"], "net": {k: v.to(device) for k, v in ck["good"]["net"].items()},
-                "ema": None if ck["good"]["ema"] is None else ck["good"]["ema"].to(device)}
+        good = ck["good"]
+        if good["iteration"] == start:  # stored as a reference to the checkpoint's own state
+            good = snapshot_good(good["psnr_observed"], start)
+        else:
+            good = {**good, "net": {k: v.to(device) for k, v in good["net"].items()},
+                    "ema": None if good["ema"] is None else good["ema"].to(device)}
         log(f"resuming from iteration {start}")
     else:
-        good = snapshot_good(-math.inf)
+        good = snapshot_good(-math.inf, 0)
 
     @torch.no_grad()
     def evaluate() -> tuple[np.ndarray, float]:
@@ -255,7 +259,10 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
                "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None}
         state = {"iteration": it, "net": net.state_dict(), "optim": opt.state_dict(), "ema": ema,
                  "rng": rng, "trace": trace, "backtracks": backtracks, "elapsed_s": elapsed,
-                 "nonfinite": bool(nonfinite), "good": good, "info": info or {}}
+                 "nonfinite": bool(nonfinite), "info": info or {},
+                 # the good state is usually the current one: store it once
+                 "good": {k: good[k] for k in ("psnr_observed", "iteration")}
+                 if good["iteration"] == it else good}
         _atomic_write(out_dir / CHECKPOINT, lambda p: torch.save(state, p))
         _write_trace(out_dir / "trace.csv", trace)
 
@@ -298,7 +305,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
                             f"restored weights, Adam state and average ({backtracks} so far)")
                         output, psnr_observed = evaluate()
                     else:
-                        good = snapshot_good(psnr_observed)
+                        good = snapshot_good(psnr_observed, it)
                     nonfinite.zero_()
                 if it in snapshots:
                     save_image(out_dir / "snapshots" / f"iter_{it:06d}.png", output)
@@ -311,7 +318,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
                            "elapsed_s": round(elapsed, 3)}
                     trace.append(row)
                     progress.report(row, (it - start) / (time.perf_counter() - t0))
-            if it % s.checkpoint_every == 0:
+            if it % s.checkpoint_every == 0 or it == s.iterations:
                 save_checkpoint(it, elapsed_before + time.perf_counter() - t0)
             if it == s.fail_at_iteration:
                 raise InjectedFailure(f"injected failure at iteration {it}")
