@@ -30,7 +30,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -337,7 +337,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
             "torch_version": torch.__version__, "iterations": s.iterations,
             "wall_s": round(wall_s, 3), "it_per_s": round(it_per_s, 3), "backtracks": backtracks,
             "params": count_params(net),
-            "image_size": list(output.shape[:2]), "settings": asdict(s)}
+            "image_size": list(output.shape[:2])}
     _atomic_write(out_dir / "meta.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
     return FitResult(output=output, ema=ema_np, trace=trace, backtracks=backtracks,
                      iterations=s.iterations, wall_s=wall_s, it_per_s=it_per_s)
