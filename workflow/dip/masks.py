@@ -85,7 +85,7 @@ def text_mask(shape: tuple[int, int], holes: float, seed: int, font_size: int | 
     draw = ImageDraw.Draw(canvas)
     target = holes * h * w
     for _ in range(max_lines):
-        if np.count_nonzero(np.asarray(canvas) == 0) >= target:
+        if np.count_nonzero(np.asarray(canvas) <= 127) >= target:
             break
         n = int(rng.integers(2, 6))
         start = int(rng.integers(0, len(WORDS) - n))
