@@ -161,3 +161,16 @@ def _parser(module):
     p = argparse.ArgumentParser()
     module.add_arguments(p)
     return p
+
+
+def test_schema_fragment_accepts_the_registry_and_rejects_bad_entries(config):
+    import jsonschema
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/data.schema.yaml").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors(config)) == []
+    bad = copy.deepcopy(config)
+    files = bad["data"]["files"]
+    files["../outside.png"] = dict(files["table1/barbara.png"])
+    files["table1/boat.png"] = {**files["table1/boat.png"], "sha256": "XYZ"}
+    assert len(list(validator.iter_errors(bad))) == 2
