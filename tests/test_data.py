@@ -102,6 +102,14 @@ def test_mirror_setting_prefers_config_then_environment(monkeypatch):
     assert data.mirror_setting({}) is None
 
 
+def test_export_mirror_hands_the_config_mirror_to_jobs(monkeypatch):
+    monkeypatch.setenv(data.MIRROR_ENV, "/env/mirror")
+    data.export_mirror({"mirror": ""})
+    assert os.environ[data.MIRROR_ENV] == "/env/mirror"
+    data.export_mirror({"mirror": "/config/mirror"})
+    assert os.environ[data.MIRROR_ENV] == "/config/mirror"
+
+
 def test_directory_mirror_fetch_and_keep(config, mirror, tmp_path):
     item = data.entry(config, "table1/house.png")
     out = data.fetch(item, tmp_path, mirror=str(mirror))

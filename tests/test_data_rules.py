@@ -84,3 +84,7 @@ def test_download_and_prepare_from_the_directory_mirror(config, mirror, tmp_path
     assert written == ["gt.png", "mask.png", "observed.png", "prep.json"]
     assert (work / "logs/prepare/table1/house/seed0.log").exists()
     assert (work / "benchmarks/fetch/table1/house.png.tsv").exists()
+    # Where the files came from is no reason to fetch them again (offline, without a mirror).
+    env.pop(data.MIRROR_ENV)
+    res = _snakemake(work, "-n", "download", env=env)
+    assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr

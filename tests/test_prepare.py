@@ -46,7 +46,8 @@ def test_authors_mask_quick_crop_keeps_gt_and_masked_aligned(config, mirror, tmp
     assert prep["original_size"] == [256, 256] and prep["box"] == [0, 0, 64, 64]
     assert prep["source_box"] == [96, 96, 64, 64]
     assert prep["mask"]["kind"] == "authors"
-    assert prep["mask"]["ambiguous_zero_pixels"] == int((gt == 0).sum()) == 511
+    assert prep["mask"]["ambiguous_zero_pixels_source"] == int((gt == 0).sum()) == 511
+    assert prep["mask"]["ambiguous_zero_pixels"] == int((gt[96:160, 96:160] == 0).sum())
     assert prep["mask"]["known_fraction"] == pytest.approx(mask.mean())
     assert prep["sources"]["masked"]["sha256"] == data.entry(
         config, data.file_for(config, "peppers", "masked")).sha256

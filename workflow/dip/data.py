@@ -179,4 +179,15 @@ def fetch(item: Entry, dest_root: str | Path = RAW_ROOT, mirror: str | None = No
 def fetch_params(config: dict, path: str) -> dict[str, str]:
     """What the fetch rule passes to `dip download` for one registry path."""
     item = entry(config, path)
-    return {"url": item.url, "sha256": item.sha256, "mirror": mirror_setting(config) or ""}
+    return {"url": item.url, "sha256": item.sha256}
+
+
+def export_mirror(config: dict) -> None:
+    """Hand the mirror to download jobs through $DIP_DATA_MIRROR, the config's `mirror` first.
+
+    Not a rule parameter on purpose: where a file came from does not change it, so a changed
+    mirror must not make Snakemake fetch verified files again (and fail offline).
+    """
+    mirror = mirror_setting(config)
+    if mirror:
+        os.environ[MIRROR_ENV] = mirror

@@ -40,14 +40,14 @@ def bernoulli_mask(shape: tuple[int, int], missing: float, seed: int) -> np.ndar
     return np.random.default_rng(seed).random(shape) >= missing
 
 
-def derive_mask(gt: np.ndarray, masked: np.ndarray) -> tuple[np.ndarray, int]:
-    """The mask behind a published masked input (missing pixels set to 0), and the count of
-    ambiguous pixels.
+def derive_mask(gt: np.ndarray, masked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mask behind a published masked input (missing pixels set to 0), and where it is
+    ambiguous.
 
     Both arrays are 8-bit integers of one shape. A pixel is known where the masked input equals
     the ground truth and the ground truth is non-zero. Where the ground truth is 0 a known and a
-    missing pixel look the same; those pixels are marked missing (losing at most a few tenths of
-    a percent of observations) and counted. Any pixel that differs from the ground truth and is
+    missing pixel look the same; those pixels are marked missing (losing under 1 % of the
+    observations: peppers has the most, 0.78 %) and returned as the second array. Any pixel that differs from the ground truth and is
     not 0 means the two files do not belong together: that is an error.
     """
     if gt.shape != masked.shape:
@@ -61,7 +61,7 @@ def derive_mask(gt: np.ndarray, masked: np.ndarray) -> tuple[np.ndarray, int]:
     if bad:
         raise DipError(f"{bad} pixels of the masked input are neither the ground truth nor 0: "
                        "not a masked copy of this image")
-    return equal & ~zero_gt, int(zero_gt.sum())
+    return equal & ~zero_gt, zero_gt
 
 
 #: Words for the text masks: sentence fragments like the overlaid text of the paper's Fig. 7.

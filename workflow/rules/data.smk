@@ -5,6 +5,8 @@ import re
 
 from dip import data as _data, plan as _plan
 
+_data.export_mirror(config)
+
 
 rule download:
     input:
@@ -19,14 +21,13 @@ rule fetch:
     params:
         url=lambda wc: _data.fetch_params(config, wc.path)["url"],
         sha256=lambda wc: _data.fetch_params(config, wc.path)["sha256"],
-        mirror=lambda wc: _data.fetch_params(config, wc.path)["mirror"],
     log:
         "logs/fetch/{path}.log",
     benchmark:
         "benchmarks/fetch/{path}.tsv"
     shell:
         "dip download --path {wildcards.path:q} --url {params.url:q} --sha256 {params.sha256}"
-        " --mirror {params.mirror:q} --out {output:q} > {log:q} 2>&1"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule prepare:

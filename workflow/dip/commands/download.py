@@ -3,8 +3,8 @@
     dip download --path table1/barbara.png --url URL --sha256 HEX [--mirror M] --out data/raw/table1/barbara.png
     dip download --configfile config.yaml [PATH ...]     (default: every file the experiments need)
 
-The mirror is a directory laid out like the registry paths or a base URL; without --mirror the
-config's `mirror`, else $DIP_DATA_MIRROR, is used.
+The mirror is a directory laid out like the registry paths or a base URL; without --mirror,
+$DIP_DATA_MIRROR (with --configfile: the config's `mirror`, else $DIP_DATA_MIRROR).
 """
 
 from pathlib import Path

@@ -30,7 +30,7 @@ def run(args) -> int:
         if args.gt is None or args.masked is None:
             raise DipError("derived masks need --gt and --masked")
         mask, ambiguous = masks.derive_mask(_u8(read_image(args.gt)[0]), _u8(read_image(args.masked)[0]))
-        note = f", {ambiguous} ambiguous pixels (ground truth 0) marked missing"
+        note = f", {int(ambiguous.sum())} ambiguous pixels (ground truth 0) marked missing"
     else:
         if (args.size is None) == (args.like is None):
             raise DipError(f"{args.kind} masks need exactly one of --size and --like")

@@ -74,7 +74,9 @@ def _inpainting(args, gt: np.ndarray, geo, seed: int, sources: dict) -> tuple[np
         masked, _ = read_image(args.masked)
         mask, ambiguous = masks.derive_mask(_u8(gt), _u8(masked))
         sources["masked"] = {"path": str(args.masked), "sha256": _sha256(args.masked)}
-        return geo.apply(mask), {"kind": "authors", "ambiguous_zero_pixels": ambiguous,
+        return geo.apply(mask), {"kind": "authors",
+                                 "ambiguous_zero_pixels": int(geo.apply(ambiguous).sum()),
+                                 "ambiguous_zero_pixels_source": int(ambiguous.sum()),
                                  "ambiguous_rule": "ground truth 0: marked missing"}
     if args.mask is not None:
         mask = masks.load_mask(args.mask, gt.shape[:2])
