@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import yaml
+from PIL import Image
 
 from conftest import REPO
 from dip import data
@@ -47,6 +48,10 @@ def test_registry_matches_manifest_and_leaves_out_derived_masks(config, mirror):
     for path, e in reg.items():
         assert (e.sha256, e.url) == (rows[path]["sha256"], rows[path]["raw_url"])
         assert e.url.startswith("https://raw.githubusercontent.com/")
+        with Image.open(mirror / path) as im:
+            assert (e.width, e.height) == im.size
+    assert data.image_size(config, "lena") == (512, 512)
+    assert data.image_size(config, "library") == (448, 704)  # (height, width)
 
 
 def test_registry_regenerates_identically(tmp_path, mirror):

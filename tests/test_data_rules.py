@@ -19,7 +19,8 @@ BIN = Path(sys.executable).parent
 def _workdir(tmp_path, config):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "Snakefile").write_text(
-        f'configfile: "config.yaml"\n\ninclude: "{REPO}/workflow/rules/data.smk"\n')
+        f'configfile: "config.yaml"\nDIP_ENV = "{REPO}/envs/dip.yaml"\n\n'
+        f'include: "{REPO}/workflow/rules/data.smk"\n')
     return tmp_path
 
 

@@ -34,7 +34,7 @@ _FIELDS = ("image", "set", "role", "url", "sha256")
 
 @dataclass(frozen=True)
 class Entry:
-    """One registry file."""
+    """One registry file (width and height 0 where the registry does not say)."""
 
     path: str
     image: str
@@ -42,6 +42,8 @@ class Entry:
     role: str
     url: str
     sha256: str
+    width: int = 0
+    height: int = 0
 
 
 def registry(config: dict) -> dict[str, Entry]:
@@ -56,7 +58,8 @@ def registry(config: dict) -> dict[str, Entry]:
             raise DipError(f"data registry entry {path}: sha256 must be 64 lowercase hex digits")
         if Path(path).is_absolute() or ".." in Path(path).parts:
             raise DipError(f"data registry entry {path}: the path must be relative, without '..'")
-        out[path] = Entry(path, *(str(fields[k]) for k in _FIELDS))
+        size = (int(fields.get("width", 0)), int(fields.get("height", 0)))
+        out[path] = Entry(path, *(str(fields[k]) for k in _FIELDS), *size)
     return out
 
 
@@ -77,6 +80,14 @@ def file_for(config: dict, image: str, role: str, set: str | None = None) -> str
     where = f" in set '{set}'" if set else ""
     have = f"; it has roles: {', '.join(roles)}" if roles else "; no file of that image is registered"
     raise DipError(f"data registry: no '{role}' file for image '{image}'{where}{have}")
+
+
+def image_size(config: dict, image: str) -> tuple[int, int]:
+    """(height, width) of an image's ground truth, as registered (before any crop or pad)."""
+    item = entry(config, file_for(config, image, "gt"))
+    if not (item.width and item.height):
+        raise DipError(f"data registry entry {item.path}: no width/height")
+    return item.height, item.width
 
 
 def experiment_files(config: dict, name: str) -> dict[str, dict[str, str]]:

@@ -2,7 +2,7 @@
 
 Every MANIFEST row with a pinned public URL and an image mode becomes one registry entry:
 its path (also its path in a mirror and under data/raw/), the image name and role an
-experiment asks for, the set it belongs to, the URL and the sha256. Rows without a URL are
+experiment asks for, the set it belongs to, its size, the URL and the sha256. Rows without a URL are
 files computed from others (the derived Table-1 masks): the workflow computes those itself.
 
     python workflow/scripts/registry_from_manifest.py /work/shared/data/MANIFEST.tsv config.yaml
@@ -62,18 +62,20 @@ def registry_lines(manifest: Path) -> list[str]:
         if not row["raw_url"] or not row["mode"]:
             continue
         image, set_, role = classify(row["path"])
-        entries.append((row["path"], image, set_, role, row["raw_url"], row["sha256"]))
+        entries.append((row["path"], image, set_, role, row["raw_url"], row["sha256"],
+                        int(row["width"]), int(row["height"])))
     # Table 1 first, then the official repo's data: where an image has several files for a
     # role, the first one listed is the one an experiment gets unless it names a set.
     order = ["table1/", "dip/inpainting/", "dip/", "sr/", "denoising_color/"]
     entries.sort(key=lambda e: (next(i for i, p in enumerate(order) if e[0].startswith(p)), e[0]))
     seen = {}
     lines = []
-    for path, image, set_, role, url, sha in entries:
+    for path, image, set_, role, url, sha, width, height in entries:
         if (set_, image, role) in seen:
             raise SystemExit(f"{path} and {seen[set_, image, role]} are both {set_}/{image}/{role}")
         seen[set_, image, role] = path
-        lines.append(f"    {path}: {{image: {image}, set: {set_}, role: {role}, sha256: {sha},\n")
+        lines.append(f"    {path}: {{image: {image}, set: {set_}, role: {role}, width: {width}, "
+                     f"height: {height},\n      sha256: {sha},\n")
         lines.append(f"      url: \"{url}\"}}\n")
     return lines
 
@@ -81,8 +83,8 @@ def registry_lines(manifest: Path) -> list[str]:
 HEADER = """\
 # Generated from the data mirror's MANIFEST.tsv by workflow/scripts/registry_from_manifest.py.
 # files: registry path (also the path in a mirror and under data/raw/) -> the image name and
-# role experiments ask for (gt, masked, mask, dip, papyan, voronoi, ...), its set, the pinned
-# public URL and the sha256 every copy must match. Where one image has several files for a role
+# role experiments ask for (gt, masked, mask, dip, papyan, voronoi, ...), its set, its size in
+# pixels, the pinned public URL and the sha256 every copy must match. Where one image has several files for a role
 # (kate in inpainting/ and restoration/), the first listed wins unless a set is named.
 data:
   files:
