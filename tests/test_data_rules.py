@@ -18,8 +18,9 @@ BIN = Path(sys.executable).parent
 
 def _workdir(tmp_path, config):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "env.yaml").write_text("dependencies: [python=3.11]\n")  # recorded, never built
     (tmp_path / "Snakefile").write_text(
-        f'configfile: "config.yaml"\nDIP_ENV = "{REPO}/envs/dip.yaml"\n\n'
+        f'configfile: "config.yaml"\nDIP_ENV = "{tmp_path}/env.yaml"\n\n'
         f'include: "{REPO}/workflow/rules/data.smk"\n')
     return tmp_path
 
