@@ -16,6 +16,10 @@ COMMANDS = {
     "fit": "dip.commands.fit",
     "describe": "dip.commands.describe",
     "bench": "dip.commands.bench",
+    # data
+    "download": "dip.commands.download",
+    "mask": "dip.commands.mask",
+    "prepare": "dip.commands.prepare",
     # workflow
     "run-config": "dip.commands.run_config",
     # evaluation and reporting
