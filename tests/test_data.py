@@ -176,10 +176,10 @@ def _parser(module):
     return p
 
 
-def test_schema_fragment_accepts_the_registry_and_rejects_bad_entries(config):
+def test_config_schema_accepts_the_registry_and_rejects_bad_entries(config):
     import jsonschema
 
-    schema = yaml.safe_load((REPO / "workflow/schemas/data.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     validator = jsonschema.Draft202012Validator(schema)
     assert list(validator.iter_errors(config)) == []
     bad = copy.deepcopy(config)

@@ -10,10 +10,10 @@ rule architecture:
         "logs/report/architecture.log",
     benchmark:
         "benchmarks/report/architecture.tsv"
-    params:
-        preset=config["experiments"]["table1"]["preset"],
     conda:
         DIP_ENV
+    params:
+        preset=config["experiments"]["table1"]["preset"],
     shell:
         "dip describe --preset {params.preset} --json > {output} 2> {log}"
 
@@ -26,10 +26,10 @@ rule run_config:
         "logs/report/run_config.log",
     benchmark:
         "benchmarks/report/run_config.tsv"
-    params:
-        config=lambda w: json.dumps(config),
     conda:
         DIP_ENV
+    params:
+        config=lambda w: json.dumps(config),
     shell:
         "dip run-config --config-json {params.config:q} --out {output} > {log} 2>&1"
 
@@ -49,10 +49,10 @@ rule table1:
         "logs/report/table1.log",
     benchmark:
         "benchmarks/report/table1.tsv"
-    params:
-        args=report_plan.table1_args(config),
     conda:
         DIP_ENV
+    params:
+        args=report_plan.table1_args(config),
     shell:
         "dip table1 {params.args:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
 
@@ -72,10 +72,10 @@ rule figure7:
         "logs/report/figure7.log",
     benchmark:
         "benchmarks/report/figure7.tsv"
-    params:
-        args=report_plan.figure7_args(config),
     conda:
         DIP_ENV
+    params:
+        args=report_plan.figure7_args(config),
     shell:
         "dip figure7 {params.args:q} --out-png {output.png} --out-pdf {output.pdf} > {log} 2>&1"
 
@@ -94,10 +94,10 @@ rule curves:
         "logs/report/curves_{experiment}.log",
     benchmark:
         "benchmarks/report/curves_{experiment}.tsv"
-    params:
-        args=lambda w: report_plan.curves_args(config, w.experiment),
     conda:
         DIP_ENV
+    params:
+        args=lambda w: report_plan.curves_args(config, w.experiment),
     shell:
         "dip curves {params.args:q} --out {output} > {log} 2>&1"
 
@@ -116,10 +116,10 @@ rule snapshots:
         "logs/report/snapshots_{experiment}.log",
     benchmark:
         "benchmarks/report/snapshots_{experiment}.tsv"
-    params:
-        args=lambda w: report_plan.snapshots_args(config, w.experiment),
     conda:
         DIP_ENV
+    params:
+        args=lambda w: report_plan.snapshots_args(config, w.experiment),
     shell:
         "dip snapshots {params.args:q} --out {output} > {log} 2>&1"
 
@@ -131,8 +131,12 @@ rule report:
         architecture=rules.architecture.output,
         table1=rules.table1.output,
         figure7=rules.figure7.output,
-        curves=expand("reports/curves_{experiment}.png", experiment=config["experiments"]),
-        snapshots=expand("reports/snapshots_{experiment}.png", experiment=config["experiments"]),
+        curves=expand(
+            "reports/curves_{experiment}.png", experiment=config["experiments"]
+        ),
+        snapshots=expand(
+            "reports/snapshots_{experiment}.png", experiment=config["experiments"]
+        ),
         metrics=[f.metrics for f in FITS],
     output:
         html=report(
