@@ -121,17 +121,13 @@ def _is_url(location: str) -> bool:
     return urlparse(location).scheme in ("http", "https", "ftp")
 
 
-def _copy_from_directory(url: str, output_file, pooch_obj) -> None:
-    """pooch downloader for a directory mirror: `url` is a local path."""
+def _copy_from_directory(url: str, output_file: str, pooch_obj) -> None:
+    """pooch downloader for a directory mirror: `url` is a local path, `output_file` pooch's
+    temporary file (pooch then checks the hash and renames)."""
     src = Path(url)
     if not src.is_file():
         raise FileNotFoundError(f"not in the directory mirror: {src}")
-    with open(src, "rb") as fin:
-        if isinstance(output_file, (str, Path)):
-            with open(output_file, "wb") as fout:
-                shutil.copyfileobj(fin, fout)
-        else:
-            shutil.copyfileobj(fin, output_file)
+    shutil.copyfile(src, output_file)
 
 
 def sources(item: Entry, mirror: str | None) -> list[str]:
