@@ -1,8 +1,9 @@
 """The `dip` command: one entry point whose subcommands live in small modules.
 
-Each module in COMMANDS defines ``add_arguments(parser)`` and ``run(args) -> int``, and a
-module docstring whose first line is the subcommand's help. Bad input raises DipError, which
-is reported here as one line on stderr with exit code 2.
+Each module in COMMANDS defines ``add_arguments(parser)`` and ``run(args) -> int``; its
+docstring is the subcommand's description. Only the chosen subcommand's module is imported,
+so light commands (downloads, masks) start without loading torch. Bad input raises DipError,
+reported here as one line on stderr with exit code 2.
 """
 
 import argparse
@@ -11,33 +12,37 @@ import sys
 
 from .errors import DipError
 
+#: name -> (module, one-line help)
 COMMANDS = {
     # engine
-    "fit": "dip.commands.fit",
-    "describe": "dip.commands.describe",
-    "bench": "dip.commands.bench",
+    "fit": ("dip.commands.fit", "fit a Deep Image Prior network to one image"),
+    "describe": ("dip.commands.describe", "layer table and parameter count of a preset's network"),
+    "bench": ("dip.commands.bench", "time training steps of a preset's network"),
     # data
-    "download": "dip.commands.download",
-    "mask": "dip.commands.mask",
-    "prepare": "dip.commands.prepare",
+    "download": ("dip.commands.download", "fetch registry files and verify their sha256"),
+    "mask": ("dip.commands.mask", "make a mask (Bernoulli, recovered, or rendered text)"),
+    "prepare": ("dip.commands.prepare", "prepare one fit's inputs (crop/pad, mask, observation)"),
     # workflow
-    "run-config": "dip.commands.run_config",
+    "run-config": ("dip.commands.run_config", "write the resolved run configuration as JSON"),
     # evaluation and reporting
-    "evaluate": "dip.commands.evaluate",
-    "table1": "dip.commands.table1",
-    "figure7": "dip.commands.figure7",
-    "curves": "dip.commands.curves",
-    "snapshots": "dip.commands.snapshots",
-    "report": "dip.commands.report",
+    "evaluate": ("dip.commands.evaluate", "score one fit against its ground truth"),
+    "table1": ("dip.commands.table1", "build Table 1 (CSV and Markdown)"),
+    "figure7": ("dip.commands.figure7", "draw Figure 7 (PNG and PDF)"),
+    "curves": ("dip.commands.curves", "plot PSNR against iterations"),
+    "snapshots": ("dip.commands.snapshots", "grid of intermediate outputs"),
+    "report": ("dip.commands.report", "render the HTML and Markdown report"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with full arguments for `command` (or every subcommand when None)."""
     parser = argparse.ArgumentParser(prog="dip", description="Deep Image Prior engine and workflow tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, modname in COMMANDS.items():
+    for name, (modname, help_line) in COMMANDS.items():
+        if command is not None and name != command:
+            sub.add_parser(name, help=help_line)
+            continue
         mod = importlib.import_module(modname)
-        help_line = (mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else None
         p = sub.add_parser(
             name, help=help_line, description=mod.__doc__,
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -48,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in COMMANDS else "")
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

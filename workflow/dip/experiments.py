@@ -56,6 +56,11 @@ def is_quick(config: dict) -> bool:
     return config.get("mode", "paper") == "quick"
 
 
+def quick_crop(config: dict, name: str) -> int:
+    """Side of the quick-mode centre crop: the experiment's own, else the quick default."""
+    return int(experiment(config, name).get("quick_crop", config["quick"]["crop"]))
+
+
 def seeds(config: dict, name: str) -> list[int]:
     if is_quick(config):
         return list(config["quick"]["seeds"])
@@ -161,7 +166,7 @@ def fit_args(config: dict, fit: Fit) -> list[str]:
 def pixels(config: dict, fit: Fit) -> int:
     """Pixel count of a fit's image: the quick crop, else the ground truth's registered size."""
     if is_quick(config):
-        return int(config["quick"]["crop"]) ** 2
+        return quick_crop(config, fit.experiment) ** 2
     from .data import image_size
 
     height, width = image_size(config, fit.image)

@@ -15,7 +15,7 @@ def prepare_inputs(config: dict, experiment: str, image: str) -> dict[str, str]:
 def crop_args(config: dict, experiment: str) -> list[str]:
     """Quick mode: the quick centre crop. Otherwise the experiment's (else its preset's) multiple."""
     if experiments.is_quick(config):
-        return ["--crop", str(int(config["quick"]["crop"]))]
+        return ["--crop", str(experiments.quick_crop(config, experiment))]
     exp = experiments.experiment(config, experiment)
     multiple = exp.get("crop_multiple")
     if multiple is None:
