@@ -11,6 +11,7 @@ from dip.presets import get_preset
 BENCH_KEYS = {
     "s_per_iter", "it_per_s", "peak_mem_mb", "mem_kind", "gflop_per_iter", "device", "device_name",
     "torch_version", "params", "size", "preset", "iterations", "warmup", "amp", "channels_last", "compile",
+    "cpu_s_per_iter",
 }
 
 

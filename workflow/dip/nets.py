@@ -106,7 +106,8 @@ class Halve(nn.Sequential):
     """Downsampling conv of a scale: stride-2 conv, or stride-1 conv then a fixed 2x reducer.
 
     Pools use ceil mode and the Lanczos filter pads one row more at the end, so every variant
-    gives ceil(H / 2) rows like the strided conv.
+    gives ceil(H / 2) rows like the strided conv. The Lanczos filter is fixed here; the authors'
+    code used it only as the initial weights of a trainable convolution.
     """
 
     def __init__(self, cin: int, cout: int, k: int, pad: str, mode: str):

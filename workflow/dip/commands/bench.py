@@ -102,13 +102,14 @@ def run(args) -> int:
         step(model)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    times = []
+    times, cpu_times = [], []
     for _ in range(args.iterations):
         synchronize(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step(model)
         synchronize(device)
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     peak_mb, mem_kind = _peak_memory_mb(device)
 
     counter = FlopCounterMode(display=False)
@@ -120,6 +121,8 @@ def run(args) -> int:
         "preset": preset.name, "size": args.size, "params": count_params(net),
         "s_per_iter": s_per_iter, "it_per_s": 1.0 / s_per_iter,
         "s_per_iter_all": times,
+        # CPU seconds of this process per step: on a shared CPU, less sensitive to other load
+        "cpu_s_per_iter": statistics.median(cpu_times),
         "peak_mem_mb": peak_mb, "mem_kind": mem_kind,
         "gflop_per_iter": counter.get_total_flops() / 1e9,
         "device": str(device), "device_name": device_name(device),
