@@ -18,6 +18,11 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+onstart:
+    if workflow.local_exec:
+        shell("dip estimate --config-json {ESTIMATE_CONFIG:q}")
+
+
 rule all:
     input:
         rules.report.output,

@@ -24,6 +24,7 @@ COMMANDS = {
     "prepare": ("dip.commands.prepare", "prepare one fit's inputs (crop/pad, mask, observation)"),
     # workflow
     "run-config": ("dip.commands.run_config", "write the resolved run configuration as JSON"),
+    "estimate": ("dip.commands.estimate", "estimate the fits' compute time; warn on a CPU in paper mode"),
     # evaluation and reporting
     "evaluate": ("dip.commands.evaluate", "score one fit against its ground truth"),
     "table1": ("dip.commands.table1", "build Table 1 (CSV and Markdown)"),

@@ -4,6 +4,7 @@ import json
 from dip import experiments
 
 FITS = experiments.all_fits(config)
+ESTIMATE_CONFIG = json.dumps(config)
 DIP_ENV = "../../envs/dip.yaml"
 
 

@@ -65,45 +65,40 @@ def _peak_memory_mb(device: torch.device) -> tuple[float, str]:
     return peak / (2**20 if sys.platform == "darwin" else 2**10), "process_peak_rss"
 
 
-def run(args) -> int:
-    preset = get_preset(args.preset)
-    if args.size < min_size(preset.net):
-        raise DipError(f"size {args.size} is below the smallest side preset "
-                       f"'{preset.name}' accepts ({min_size(preset.net)})")
-    if preset.sr_factor and args.size % preset.sr_factor:
-        raise DipError(f"size {args.size} is not a multiple of the SR factor {preset.sr_factor}")
-    if args.iterations < 1 or args.warmup < 0:
-        raise DipError("need --iterations >= 1 and --warmup >= 0")
-    device = resolve_device(args.device)
-    if args.amp and device.type == "mps":
+def measure(preset, size: int, iterations: int, warmup: int = 1, device: str = "auto",
+            amp: str | None = None, channels_last: bool = False, compile: bool = False,
+            seed: int = 0) -> dict:
+    """Time `iterations` training steps of `preset`'s network on a size x size problem."""
+    device = resolve_device(device)
+    if amp and device.type == "mps":
         raise DipError("--amp bf16 is supported on cuda and cpu only")
 
-    torch.manual_seed(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
     net = build_net(preset.net).to(device)
-    z, op, target = _problem(preset, args.size, device, gen)
-    if args.channels_last:
+    z, op, target = _problem(preset, size, device, gen)
+    if channels_last:
         net = net.to(memory_format=torch.channels_last)
         z = z.contiguous(memory_format=torch.channels_last)
-    model = torch.compile(net) if args.compile else net
+    model = torch.compile(net) if compile else net
     opt = torch.optim.Adam(net.parameters(), lr=preset.lr)
     noise = torch.empty_like(z)
 
     def step(module) -> None:
         inp = z + noise.normal_(std=preset.reg_noise_std) if preset.reg_noise_std else z
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp == "bf16"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == "bf16"):
             out = module(inp)
         loss = F.mse_loss(op(out.float()), target)
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    for _ in range(args.warmup):
+    for _ in range(warmup):
         step(model)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     times, cpu_times = [], []
-    for _ in range(args.iterations):
+    for _ in range(iterations):
         synchronize(device)
         t0, c0 = time.perf_counter(), time.process_time()
         step(model)
@@ -118,7 +113,7 @@ def run(args) -> int:
     s_per_iter = statistics.median(times)
 
     result = {
-        "preset": preset.name, "size": args.size, "params": count_params(net),
+        "preset": preset.name, "size": size, "params": count_params(net),
         "s_per_iter": s_per_iter, "it_per_s": 1.0 / s_per_iter,
         "s_per_iter_all": times,
         # CPU seconds of this process per step: on a shared CPU, less sensitive to other load
@@ -127,9 +122,24 @@ def run(args) -> int:
         "gflop_per_iter": counter.get_total_flops() / 1e9,
         "device": str(device), "device_name": device_name(device),
         "torch_version": torch.__version__, "threads": torch.get_num_threads(),
-        "iterations": args.iterations, "warmup": args.warmup, "amp": args.amp,
-        "channels_last": args.channels_last, "compile": args.compile,
+        "iterations": iterations, "warmup": warmup, "amp": amp,
+        "channels_last": channels_last, "compile": compile,
     }
+    return result
+
+
+def run(args) -> int:
+    preset = get_preset(args.preset)
+    if args.size < min_size(preset.net):
+        raise DipError(f"size {args.size} is below the smallest side preset "
+                       f"'{preset.name}' accepts ({min_size(preset.net)})")
+    if preset.sr_factor and args.size % preset.sr_factor:
+        raise DipError(f"size {args.size} is not a multiple of the SR factor {preset.sr_factor}")
+    if args.iterations < 1 or args.warmup < 0:
+        raise DipError("need --iterations >= 1 and --warmup >= 0")
+    result = measure(preset, args.size, args.iterations, args.warmup, args.device, args.amp,
+                     args.channels_last, args.compile, args.seed)
+    s_per_iter, peak_mb, mem_kind = result["s_per_iter"], result["peak_mem_mb"], result["mem_kind"]
     if args.json:
         print(json.dumps(result))
     else:
