@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import chromium, load_report, run_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -83,6 +84,17 @@ def test_quick_mode_end_to_end(tmp_path, mirror):
         rows = list(csv.DictReader(fh))
     assert len(rows) == 12  # 11 images + mean
     assert "quick" in (reports / "report.html").read_text().lower()
+
+    # The report as a reader opens it: every image loads and Table 1 has 11 rows + the mean.
+    binary = chromium()
+    attrs = load_report(binary, reports / "report.html", tmp_path)
+    assert attrs.get("data-mode") == "quick"
+    assert int(attrs["data-images"]) == 5, attrs  # figure 7, then curves and snapshots of 2 experiments
+    assert attrs["data-images-loaded"] == attrs["data-images"], f"broken images: {attrs['data-broken']}"
+    assert int(attrs["data-table1-rows"]) == 12
+    run_chromium(binary, tmp_path, "--window-size=1280,6000", f"--screenshot={tmp_path / 'report.png'}",
+                 (reports / "report.html").as_uri())
+    assert (tmp_path / "report.png").stat().st_size > 0
 
     rep = snakemake(tmp_path, "--report", str(tmp_path / "snakemake-report.html"), "--config", "mode=quick",
                     timeout=300, env={"DIP_DATA_MIRROR": str(mirror)})
