@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except DipError as exc:
         print(f"dip {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"dip {args.command}: interrupted", file=sys.stderr)
         return 130
