@@ -60,7 +60,7 @@ def test_prepare_dag_fetches_the_experiments_roles(config, tmp_path):
                      "data/inputs/figure7/kate/seed0")
     assert res.returncode == 0, res.stderr
     assert _job_counts(res.stdout) == {"fetch": 2, "prepare": 1, "total": 3}
-    assert "--mask data/raw/dip/inpainting/kate_mask.png --seed 0 --crop 64" in res.stdout
+    assert "--mask data/raw/dip/inpainting/kate_mask.png --seed 0 --crop 128" in res.stdout
 
 
 def _cli_works():

@@ -16,9 +16,8 @@ BENCH_KEYS = {
 
 
 @pytest.fixture
-def dip(monkeypatch, capsys):
-    """Run `dip ARGS...` with only the commands under test loaded; returns (code, stdout, stderr)."""
-    monkeypatch.setattr(cli, "COMMANDS", {"describe": "dip.commands.describe", "bench": "dip.commands.bench"})
+def dip(capsys):
+    """Run `dip ARGS...` in process; returns (code, stdout, stderr)."""
 
     def call(*argv):
         code = cli.main(list(argv))

@@ -143,7 +143,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{preset.name} {args.size}x{args.size} on {result['device_name']} ({device}): "
+        print(f"{preset.name} {args.size}x{args.size} on {result['device_name']} ({result['device']}): "
               f"{s_per_iter:.4f} s/it, {result['it_per_s']:.2f} it/s, "
               f"{result['gflop_per_iter']:.1f} GFLOP/it, peak {peak_mb:.0f} MB ({mem_kind})")
     return 0
