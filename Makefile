@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install            ## the paper reproduction (long without a GPU)
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
 
 quick: install          ## the whole DAG on a CPU in minutes
-	$(BIN)/snakemake --cores $(CORES) --config mode=quick
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) --config mode=quick
 
 report: install         ## Snakemake's own report of the last run
 	$(BIN)/snakemake --report reports/snakemake-report.html

@@ -16,6 +16,8 @@ COMMANDS = {
     "fit": "dip.commands.fit",
     "describe": "dip.commands.describe",
     "bench": "dip.commands.bench",
+    # workflow
+    "run-config": "dip.commands.run_config",
 }
 
 

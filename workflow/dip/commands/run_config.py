@@ -1,0 +1,33 @@
+"""Write the resolved run configuration (mode applied, data provenance, software) as JSON."""
+
+import json
+import platform
+import sys
+
+import torch
+
+from .. import experiments
+from ..errors import DipError
+from ..io import write_json_atomic
+
+
+def add_arguments(parser):
+    parser.add_argument("--config-json", required=True, help="the workflow's config as a JSON string")
+    parser.add_argument("--out", required=True, help="JSON file to write")
+
+
+def run(args) -> int:
+    try:
+        config = json.loads(args.config_json)
+    except json.JSONDecodeError as exc:
+        raise DipError(f"--config-json is not valid JSON: {exc}") from None
+    doc = experiments.resolved(config)
+    doc["data"] = config.get("data", {})
+    doc["software"] = {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
+    write_json_atomic(args.out, doc)
+    return 0
