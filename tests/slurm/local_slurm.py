@@ -21,6 +21,7 @@ from pathlib import Path
 
 ETC = Path("/etc/slurm")
 MANAGED = ("slurm.conf", "gres.conf")
+CREATED_ETC = "created-etc-slurm"  # marker: /etc/slurm did not exist before
 PORTS = (6817, 6818)  # slurmctld, slurmd
 FAKE_GPUS = 2
 NODE_MEMORY_CAP_MB = 4096
@@ -48,7 +49,6 @@ ReturnToService=2
 # squeue (the status command without accounting) must still see finished jobs.
 MinJobAge=600
 GresTypes=gpu
-AccountingStorageTRES=gres/gpu
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} Gres=gpu:fake:{gpus} State=UNKNOWN
@@ -100,11 +100,11 @@ def why_not_runnable() -> str | None:
 class LocalSlurm:
     """Context manager: a running one-node cluster with partition `debug`."""
 
-    def __init__(self, log=print):
+    def __init__(self, state: Path | None = None, log=print):
         self.log = log
-        self.state = Path(tempfile.mkdtemp(prefix="dip-slurm-"))
+        self.state = Path(state or tempfile.mkdtemp(prefix="dip-slurm-"))
+        self.state.mkdir(parents=True, exist_ok=True)
         self.backup = self.state / "etc-backup"
-        self.created_etc = False
         self.pidfiles: dict[str, Path] = {}
         self.memory_mb = node_memory_mb()
         self.cpus = os.cpu_count() or 1
@@ -115,10 +115,11 @@ class LocalSlurm:
         try:
             self._write_config()
             self._start_munge()
-            self._start("slurmctld", ["slurmctld"], self.state / "slurmctld.pid")
-            self._wait("controller", lambda: "UP" in self.cmd(["scontrol", "ping"]), 30)
-            self._start("slurmd", ["slurmd", "-N", "localhost"], self.state / "slurmd.pid")
-            self._wait("node idle", self._node_idle, 60)
+            pidfiles = self.known_pidfiles()
+            self._start("slurmctld", ["slurmctld"], pidfiles["slurmctld"])
+            self._wait("controller", lambda: "UP" in self.cmd(["scontrol", "ping"]), 30, "slurmctld")
+            self._start("slurmd", ["slurmd", "-N", "localhost"], pidfiles["slurmd"])
+            self._wait("node idle", self._node_idle, 60, "slurmd")
         except BaseException:
             self.log(self.log_tails())
             self.__exit__(None, None, None)
@@ -136,9 +137,26 @@ class LocalSlurm:
             self.cmd(["scancel", "--full", "--partition", "debug"], check=False)
         for name in ("slurmd", "slurmctld", "munged"):
             if name in self.pidfiles:
-                self._stop(name, self.pidfiles.pop(name))
+                self._stop(name)
+        self.pidfiles.clear()
         self._restore_config()
         shutil.rmtree(self.state, ignore_errors=True)
+
+    @classmethod
+    def clean_up_after(cls, state: Path, log=print) -> None:
+        """Stop the daemons and restore /etc/slurm of a run that was killed before its exit."""
+        slurm = cls(state, log)
+        for name, pidfile in slurm.known_pidfiles().items():
+            if pidfile.exists():
+                slurm.pidfiles[name] = pidfile
+        slurm.__exit__(None, None, None)
+
+    def known_pidfiles(self) -> dict[str, Path]:
+        return {
+            "slurmctld": self.state / "slurmctld.pid",
+            "slurmd": self.state / "slurmd.pid",
+            "munged": self.state / "munge" / "munged.pid",
+        }
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -169,9 +187,10 @@ class LocalSlurm:
     def _write_config(self) -> None:
         for sub in ("state", "spool", "log"):
             (self.state / sub).mkdir(parents=True)
-        self.created_etc = not ETC.exists()
-        ETC.mkdir(parents=True, exist_ok=True)
         self.backup.mkdir()
+        if not ETC.exists():
+            ETC.mkdir(parents=True)
+            (self.backup / CREATED_ETC).touch()
         for name in MANAGED:
             if (ETC / name).exists():
                 shutil.copy2(ETC / name, self.backup / name)
@@ -191,7 +210,7 @@ class LocalSlurm:
                 shutil.copy2(saved, ETC / name)
             else:
                 (ETC / name).unlink(missing_ok=True)
-        if self.created_etc and not any(ETC.iterdir()):
+        if (self.backup / CREATED_ETC).exists() and not any(ETC.iterdir()):
             ETC.rmdir()
 
     def _start_munge(self) -> None:
@@ -206,7 +225,7 @@ class LocalSlurm:
         own.mkdir(mode=0o755)
         shutil.chown(own, "munge", "munge")
         self.state.chmod(0o755)
-        pidfile = own / "munged.pid"
+        pidfile = self.known_pidfiles()["munged"]
         argv = ["runuser", "-u", "munge", "--", "/usr/sbin/munged",
                 f"--pid-file={pidfile}", f"--log-file={own / 'munged.log'}"]
         self._start("munged", argv, pidfile)
@@ -220,32 +239,39 @@ class LocalSlurm:
         self.pidfiles[name] = pidfile
         self.log(f"{name} started, pid {pidfile.read_text().strip()}")
 
-    def _stop(self, name: str, pidfile: Path) -> None:
-        try:
-            pid = int(pidfile.read_text().strip())
-        except (OSError, ValueError):
-            self.log(f"{name}: no pid file, nothing to stop")
-            return
-        comm = Path(f"/proc/{pid}/comm")
-        if not comm.exists() or comm.read_text().strip() != name:
-            self.log(f"{name}: pid {pid} is gone")
+    def _stop(self, name: str) -> None:
+        pid = self._pid(name)
+        if pid is None or not self._alive(name):
+            self.log(f"{name}: already gone")
             return
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while comm.exists() and time.monotonic() < deadline:
+        while self._alive(name) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if comm.exists():
+        if self._alive(name):
             os.kill(pid, signal.SIGKILL)
         self.log(f"{name} stopped (pid {pid})")
+
+    def _pid(self, name: str) -> int | None:
+        try:
+            return int(self.pidfiles[name].read_text().strip())
+        except (KeyError, OSError, ValueError):
+            return None
+
+    def _alive(self, name: str) -> bool:
+        """Whether the recorded PID still runs `name` (a PID can be reused)."""
+        comm = Path(f"/proc/{self._pid(name)}/comm")
+        return comm.exists() and comm.read_text().strip() == name
 
     def _node_idle(self) -> bool:
         states = self.cmd(["sinfo", "-h", "-n", "localhost", "-o", "%T"], check=False).split()
         return "idle" in states
 
-    @staticmethod
-    def _wait(what: str, predicate, timeout: float) -> None:
+    def _wait(self, what: str, predicate, timeout: float, daemon: str | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if daemon and not self._alive(daemon):
+                raise RuntimeError(f"{daemon} exited while waiting for {what}")
             try:
                 if predicate():
                     return
@@ -253,3 +279,11 @@ class LocalSlurm:
                 pass
             time.sleep(0.5)
         raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "clean-up":
+        sys.exit("usage: local_slurm.py clean-up STATE_DIR")
+    LocalSlurm.clean_up_after(Path(sys.argv[2]))
