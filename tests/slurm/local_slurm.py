@@ -151,6 +151,10 @@ class LocalSlurm:
                 slurm.pidfiles[name] = pidfile
         slurm.__exit__(None, None, None)
 
+    def daemons(self) -> dict[str, int]:
+        """Name -> PID of the daemons started here."""
+        return {name: pid for name in self.pidfiles if (pid := self._pid(name)) is not None}
+
     def known_pidfiles(self) -> dict[str, Path]:
         return {
             "slurmctld": self.state / "slurmctld.pid",

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from local_slurm import LocalSlurm, run, why_not_runnable  # noqa: E402
+from local_slurm import ETC, MANAGED, LocalSlurm, run, why_not_runnable  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -116,10 +116,20 @@ def slurm_minutes(minutes: int) -> str:
     return f"{days}-{clock}" if days else clock
 
 
+def etc_slurm() -> dict[str, str | None]:
+    return {name: (ETC / name).read_text() if (ETC / name).exists() else None for name in MANAGED}
+
+
 @pytest.fixture(scope="module")
 def cluster():
+    """The cluster; afterwards its daemons must be gone and /etc/slurm as it was."""
+    before = etc_slurm()
     with LocalSlurm(os.environ.get("DIP_SLURM_STATE"), log=say) as slurm:
+        daemons = slurm.daemons()
         yield slurm
+    left = [f"{name} ({pid})" for name, pid in daemons.items() if Path(f"/proc/{pid}").exists()]
+    assert not left, f"still running after teardown: {left}"
+    assert etc_slurm() == before, "/etc/slurm was not restored"
 
 
 @pytest.fixture(scope="module")
