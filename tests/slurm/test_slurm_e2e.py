@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -161,16 +162,17 @@ def snakemake(workdir: Path, profile: Path, config: list[str], mirror: Path, tim
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DIP_DATA_MIRROR": str(mirror)}
     say(f"snakemake --config {' '.join(config)}")
     start = time.monotonic()
+    log = workdir / f"snakemake-{time.strftime('%H%M%S')}.log"
     try:
         result = run(cmd, timeout, env=env)
-    except Exception as err:
+    except subprocess.TimeoutExpired as err:
         run(["scancel", "--partition", "debug"], 30)
-        tail = "\n".join((getattr(err, "output", "") or "").splitlines()[-60:])
-        pytest.fail(f"snakemake did not finish within {timeout} s: {err}\n{tail}")
+        log.write_text(err.output or "")
+        pytest.fail(f"snakemake killed after {timeout} s (log: {log}):\n{err.output[-6000:]}")
     done = Run(result.returncode, result.stdout, time.monotonic() - start)
-    (workdir / f"snakemake-{int(time.time())}.log").write_text(done.output)
+    log.write_text(done.output)
     say(f"snakemake exited {done.returncode} after {done.seconds:.0f} s, "
-        f"{len(done.submissions())} Slurm jobs")
+        f"{len(done.submissions())} Slurm jobs (log: {log})")
     return done
 
 
