@@ -1,4 +1,6 @@
 # Targets and paths derived from the registries in config.yaml; all logic is in dip.experiments.
+import json
+
 from dip import experiments
 
 FITS = experiments.all_fits(config)
