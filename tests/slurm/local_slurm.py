@@ -97,6 +97,16 @@ def why_not_runnable() -> str | None:
     return None
 
 
+def running(pid: int, name: str) -> bool:
+    """Whether `pid` is a live process called `name` (PIDs get reused; zombies do not count)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    comm, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+    return comm == name and state != "Z"
+
+
 class LocalSlurm:
     """Context manager: a running one-node cluster with partition `debug`."""
 
@@ -247,15 +257,16 @@ class LocalSlurm:
         self.log(f"{name} started, pid {pidfile.read_text().strip()}")
 
     def _stop(self, name: str) -> None:
+        # The PID is read once: daemons delete their pid file while shutting down.
         pid = self._pid(name)
-        if pid is None or not self._alive(name):
+        if pid is None or not running(pid, name):
             self.log(f"{name}: already gone")
             return
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while self._alive(name) and time.monotonic() < deadline:
+        while running(pid, name) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if self._alive(name):
+        if running(pid, name):
             os.kill(pid, signal.SIGKILL)
         self.log(f"{name} stopped (pid {pid})")
 
@@ -266,9 +277,8 @@ class LocalSlurm:
             return None
 
     def _alive(self, name: str) -> bool:
-        """Whether the recorded PID still runs `name` (a PID can be reused)."""
-        comm = Path(f"/proc/{self._pid(name)}/comm")
-        return comm.exists() and comm.read_text().strip() == name
+        pid = self._pid(name)
+        return pid is not None and running(pid, name)
 
     def _node_idle(self) -> bool:
         states = self.cmd(["sinfo", "-h", "-n", "localhost", "-o", "%T"], check=False).split()

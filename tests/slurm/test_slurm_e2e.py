@@ -2,8 +2,9 @@
 
 Needs root and the Debian packages slurmctld, slurmd, slurm-client and munge; run it with
 `make test-slurm` (tests/slurm/run_slurm_e2e.sh installs them). Snakemake runs with a copy of
-workflow/profiles/slurm that names the test partition, in a temporary working directory, on
-the quick mode restricted to two table1 images (plus figure7's one fit). Checked: every fit ran
+workflow/profiles/slurm that names the test partition, in a temporary working directory, on a
+stand-in workflow with the project's fit rule shape (rule `fit`, wildcards
+experiment/image/seed, `gpu=1` and per-fit mem_mb and runtime, `inject_failure`). Checked: every fit ran
 as a Slurm job that carried one GPU and the workflow's own runtime and memory; a fit made to
 fail is reported as failed; rerunning the same command without the failure completes.
 """
@@ -22,7 +23,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from local_slurm import ETC, MANAGED, LocalSlurm, run, why_not_runnable  # noqa: E402
+from local_slurm import ETC, MANAGED, LocalSlurm, run, running, why_not_runnable  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -128,7 +129,7 @@ def cluster():
     with LocalSlurm(os.environ.get("DIP_SLURM_STATE"), log=say) as slurm:
         daemons = slurm.daemons()
         yield slurm
-    left = [f"{name} ({pid})" for name, pid in daemons.items() if Path(f"/proc/{pid}").exists()]
+    left = [f"{name} ({pid})" for name, pid in daemons.items() if running(pid, name)]
     assert not left, f"still running after teardown: {left}"
     assert etc_slurm() == before, "/etc/slurm was not restored"
 
@@ -152,11 +153,50 @@ def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("workdir")
 
 
-def snakemake(workdir: Path, profile: Path, config: list[str], mirror: Path, timeout: int) -> Run:
+TOY_SNAKEFILE = """\
+configfile: "config.yaml"
+localrules: all
+FITS = [(e, i, s) for e, exp in config["experiments"].items() for i in exp["images"] for s in [0]]
+rule all:
+    input: "reports/report.html"
+rule prepare:
+    output: directory("data/inputs/{experiment}/{image}/seed{seed}")
+    shell: "mkdir -p {output} && echo $SLURM_JOB_ID > {output}/gt.txt"
+rule fit:
+    input: "data/inputs/{experiment}/{image}/seed{seed}"
+    output: directory("results/fits/{experiment}/{image}/seed{seed}")
+    threads: 2
+    resources: gpu=1, mem_mb=lambda w: 1500 + 10 * len(w.image), runtime=lambda w: 10 + len(w.image)
+    params: fail=lambda w: "--fail" if f"{w.experiment}/{w.image}/{w.seed}" in config["inject_failure"] else ""
+    shell: "test -z '{params.fail}' && mkdir -p {output} && echo $CUDA_VISIBLE_DEVICES > {output}/meta.json"
+rule report:
+    input: [f"results/fits/{e}/{i}/seed{s}" for e, i, s in FITS]
+    output: "reports/report.html"
+    shell: "ls {input} > {output}"
+"""
+TOY_CONFIG = """\
+mode: paper
+inject_failure: []
+experiments:
+  table1: {images: [barbara, boat, house]}
+  figure7: {images: [kate]}
+"""
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory) -> Path:
+    """A stand-in for the project's workflow: same rule names, wildcards and resources."""
+    folder = tmp_path_factory.mktemp("workflow")
+    (folder / "Snakefile").write_text(TOY_SNAKEFILE)
+    (folder / "config.yaml").write_text(TOY_CONFIG)
+    return folder
+
+
+def snakemake(workflow: Path, workdir: Path, profile: Path, config: list[str], mirror: Path, timeout: int) -> Run:
     """One run of the workflow through the profile, SIGKILLed (with its jobs) on timeout."""
     cmd = [
-        str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(REPO / "config.yaml"), "--profile", str(profile),
+        str(BIN / "snakemake"), "-s", str(workflow / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(workflow / "config.yaml"), "--profile", str(profile),
         "--config", *config,
     ]
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DIP_DATA_MIRROR": str(mirror)}
@@ -177,8 +217,8 @@ def snakemake(workdir: Path, profile: Path, config: list[str], mirror: Path, tim
 
 
 @pytest.fixture(scope="module")
-def complete_run(cluster, profile, workdir, mirror) -> Run:
-    return snakemake(workdir, profile, QUICK, mirror, timeout=420)
+def complete_run(cluster, workflow, profile, workdir, mirror) -> Run:
+    return snakemake(workflow, workdir, profile, QUICK, mirror, timeout=420)
 
 
 def test_every_fit_runs_as_a_slurm_job_with_one_gpu(cluster, complete_run, workdir):
@@ -206,11 +246,11 @@ def test_every_fit_runs_as_a_slurm_job_with_one_gpu(cluster, complete_run, workd
 
 
 def test_a_failed_fit_is_reported_and_rerunning_completes(
-    cluster, profile, workdir, mirror, complete_run
+    cluster, workflow, profile, workdir, mirror, complete_run
 ):
     assert complete_run.returncode == 0, "needs the complete run"
     failing = snakemake(
-        workdir, profile, [*QUICK, f"inject_failure=[{FAILING_FIT}]"], mirror, timeout=240
+        workflow, workdir, profile, [*QUICK, f"inject_failure=[{FAILING_FIT}]"], mirror, timeout=240
     )
     assert failing.returncode != 0, failing.tail()
     experiment, image, seed = FAILING_FIT.split("/")
@@ -227,7 +267,7 @@ def test_a_failed_fit_is_reported_and_rerunning_completes(
     assert job["JobState"] == "FAILED"
     assert not (workdir / output).exists()
 
-    rerun = snakemake(workdir, profile, QUICK, mirror, timeout=300)
+    rerun = snakemake(workflow, workdir, profile, QUICK, mirror, timeout=300)
     assert rerun.returncode == 0, rerun.tail()
     assert FAILING_FIT in rerun.fits()
     assert (workdir / output / "meta.json").exists()
