@@ -16,8 +16,19 @@ COMMANDS = {
     "fit": "dip.commands.fit",
     "describe": "dip.commands.describe",
     "bench": "dip.commands.bench",
+    # data
+    "download": "dip.commands.download",
+    "mask": "dip.commands.mask",
+    "prepare": "dip.commands.prepare",
     # workflow
     "run-config": "dip.commands.run_config",
+    # evaluation and reporting
+    "evaluate": "dip.commands.evaluate",
+    "table1": "dip.commands.table1",
+    "figure7": "dip.commands.figure7",
+    "curves": "dip.commands.curves",
+    "snapshots": "dip.commands.snapshots",
+    "report": "dip.commands.report",
 }
 
 
@@ -27,7 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)
         help_line = (mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else None
-        p = sub.add_parser(name, help=help_line, description=mod.__doc__)
+        p = sub.add_parser(
+            name, help=help_line, description=mod.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser

@@ -27,3 +27,45 @@ TABLE1_PAPYAN = {
     "cameraman": 27.90, "couple": 31.18, "fingerprint": 31.34, "hill": 32.35, "man": 31.92,
     "montage": 28.05,
 }
+
+#: Settings of the paper's runs, by engine preset: (setting, what the paper and its supplementary
+#: material state, what the official code does). "–" where the paper text gives no value.
+HYPERPARAMETERS = {
+    "table1": (
+        ("network", "skip encoder-decoder, 5 scales, n_d = n_u = 128, n_s = 4, k_d = k_u = 3, k_s = 1",
+         "skip(): the same; 2,217,573 parameters for one output channel"),
+        ("upsampling", "bilinear", "bilinear (behaves as align_corners=True before PyTorch 0.4)"),
+        ("input z", "–", "32 channels, U(0, 1) × 0.1, image size"),
+        ("input noise σ_r per iteration", "–", "0.03"),
+        ("optimiser", "–", "Adam, default betas, constant learning rate"),
+        ("learning rate", "–", "0.001"),
+        ("iterations", "–", "11000"),
+        ("loss", "‖(f_θ(z) − x₀) ⊙ m‖²", "mean((out − x₀)² · m)"),
+        ("backtracking", "–", "restore the last good weights on a > 5 dB drop of PSNR vs x₀; runs only with plotting on"),
+        ("Barbara padding", "–", "reflection pad to 514 × 514; PSNR on the padded image"),
+        ("final image", "–", "network output in train mode"),
+        ("BN γ initialisation", "–", "U(0, 1) (PyTorch ≤ 0.4)"),
+    ),
+    "text_inpainting": (
+        ("network", "skip encoder-decoder, 5 scales", "skip(): n_d = n_u = n_s = 128, nearest; 3,002,627 parameters"),
+        ("upsampling", "–", "nearest"),
+        ("input z", "–", "32 channels, U(0, 1) × 0.1"),
+        ("input noise σ_r per iteration", "–", "0.03"),
+        ("optimiser", "–", "Adam, default betas, constant learning rate"),
+        ("learning rate", "–", "0.01"),
+        ("iterations", "–", "6001"),
+        ("loss", "‖(f_θ(z) − x₀) ⊙ m‖²", "mean((out − x₀)² · m)"),
+    ),
+}
+
+#: Where our run departs from, or has to choose between, the paper and the official code.
+PITFALLS = (
+    ("BN initialisation and bilinear upsampling",
+     "PyTorch ≤ 0.4 drew BN γ from U(0, 1) and upsampled bilinearly like align_corners=True; "
+     "current PyTorch uses γ = 1 and align_corners=False. The paper was made with the old behaviour."),
+    ("Final image", "The paper's images are the network output in train mode (BN on the image's own statistics)."),
+    ("Backtracking", "The official notebook only backtracks when plotting is on, so whether the paper's runs did is unknown."),
+    ("Seeds", "Nothing in the official code is seeded and run-to-run scatter is never reported."),
+    ("Barbara padding", "The Table-1 notebook reflection-pads Barbara to 514 × 514 and scores the padded image."),
+    ("Determinism", "Bilinear upsampling has no deterministic CUDA backward kernel; nearest does."),
+)

@@ -8,7 +8,7 @@ import torch
 
 from .. import experiments
 from ..errors import DipError
-from ..io import write_json_atomic
+from ..atomic import write_text
 
 
 def add_arguments(parser):
@@ -23,11 +23,11 @@ def run(args) -> int:
         raise DipError(f"--config-json is not valid JSON: {exc}") from None
     doc = experiments.resolved(config)
     doc["data"] = config.get("data", {})
-    doc["software"] = {
+    doc["machine"] = {
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
     }
-    write_json_atomic(args.out, doc)
+    write_text(args.out, json.dumps(doc, indent=2) + "\n")
     return 0

@@ -1,0 +1,202 @@
+"""`dip fit` end to end on small images: files, determinism, resume, and every bad input."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dip import cli, metrics
+from dip.images import load_image
+
+SIDE = 40  # the smallest the five-scale presets accept is 33
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def save(path, arr):
+    Image.fromarray(np.asarray(arr, dtype=np.uint8)).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Small inputs: a grayscale image, masks good and bad, a colour image, a text file."""
+    rng = np.random.default_rng(0)
+    d = tmp_path / "inputs"
+    d.mkdir()
+    yy, xx = np.mgrid[0:SIDE, 0:SIDE]
+    gray = 128 + 100 * np.sin(xx / 5.0) * np.cos(yy / 7.0)
+    mask = np.where(rng.random((SIDE, SIDE)) < 0.5, 0, 255)
+    return {
+        "gray": save(d / "gray.png", gray),
+        "mask": save(d / "mask.png", mask),
+        "mask_small": save(d / "mask_small.png", mask[:-8, :-8]),
+        "mask_grey": save(d / "mask_grey.png", np.where(mask > 0, 200, 0)),
+        "tiny": save(d / "tiny.png", gray[:24, :24]),
+        "gt_small": save(d / "gt_small.png", gray[:-8]),
+        "rgb_lr": save(d / "rgb_lr.png", np.stack([gray[::4, ::4]] * 3, axis=-1)),
+        "rgb_hr": save(d / "rgb_hr.png", np.stack([gray] * 3, axis=-1)),
+        "text": str(d / "notes.png"),
+        "out": tmp_path / "fits" / "run",
+    }
+
+
+def write_text(path):
+    with open(path, "w") as f:
+        f.write("not an image\n")
+    return path
+
+
+def dip_fit(*args, out):
+    return cli.main(["fit", *map(str, args), "--out", str(out)])
+
+
+def table1(files, *extra, out=None, iterations=4):
+    return dip_fit("--preset", "table1", "--image", files["gray"], "--mask", files["mask"],
+                   "--iterations", iterations, "--trace-every", 2, *extra, out=out or files["out"])
+
+
+def leftovers(out):
+    return sorted(p.name for p in out.parent.glob(f".{out.name}*")) if out.parent.exists() else []
+
+
+def read_trace(path):
+    with open(path) as f:
+        return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in csv.DictReader(f)]
+
+
+def test_writes_every_file_of_a_fit(files, capsys):
+    out = files["out"]
+    assert table1(files, "--gt", files["gray"], "--snapshots", "2,4,99") == 0
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*")}
+    assert {"output.png", "output.npy", "ema.png", "ema.npy", "trace.csv", "meta.json",
+            "checkpoint.pt", "snapshots/iter_000002.png", "snapshots/iter_000004.png"} <= names
+    assert "snapshots/iter_000099.png" not in names
+    assert leftovers(out) == []
+    meta = json.loads((out / "meta.json").read_text())
+    for key in ("config", "preset", "seed", "device", "device_name", "torch_version", "iterations",
+                "wall_s", "it_per_s", "backtracks", "params", "image_size"):
+        assert key in meta, key
+    assert meta["preset"] == "table1" and meta["config"]["preset"]["name"] == "table1"
+    assert meta["params"] == 2217573 and meta["image_size"] == [SIDE, SIDE]
+    assert meta["iterations"] == 4 and meta["backtracks"] == 0 and meta["device"] == "cpu"
+    output = np.load(out / "output.npy")
+    assert output.dtype == np.float32 and output.shape == (SIDE, SIDE)
+    rows = list(csv.DictReader(open(out / "trace.csv")))
+    assert list(rows[0]) == ["iteration", "loss", "psnr_observed", "psnr_gt", "psnr_ema_gt", "elapsed_s"]
+    assert float(rows[-1]["psnr_gt"]) == metrics.psnr(output, load_image(files["gray"]))
+    assert "iter 4/4" in capsys.readouterr().err
+
+
+def test_bernoulli_mask_drops_the_given_fraction_and_follows_the_seed(files, tmp_path):
+    outs = [tmp_path / name for name in ("a", "b", "c")]
+    for out, seed in zip(outs, (0, 0, 1)):
+        assert dip_fit("--preset", "table1", "--image", files["gray"], "--mask-bernoulli", 0.3,
+                       "--iterations", 1, "--seed", seed, out=out) == 0
+    masks = [load_image(out / "mask.png") for out in outs]
+    assert set(np.unique(masks[0])) == {0.0, 1.0}
+    assert abs((masks[0] == 0).mean() - 0.3) < 0.06  # 1600 pixels: 0.3 +- 4.5 sigma
+    np.testing.assert_array_equal(masks[0], masks[1])
+    assert not np.array_equal(masks[0], masks[2])
+
+
+def test_same_seed_is_bit_identical_other_seed_differs(files, tmp_path):
+    runs = {}
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        assert table1(files, "--seed", seed, out=tmp_path / name) == 0
+        runs[name] = (tmp_path / name / "output.npy").read_bytes()
+    assert runs["a"] == runs["b"]
+    assert runs["a"] != runs["c"]
+
+
+def test_resume_after_failure_equals_uninterrupted(files, tmp_path, capsys):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    common = ("--checkpoint-every", 3, "--gt", files["gray"])
+    assert table1(files, *common, out=straight, iterations=6) == 0
+
+    assert table1(files, *common, "--fail-at-iteration", 3, out=resumed, iterations=6) == 1
+    assert "injected failure at iteration 3" in capsys.readouterr().err
+    assert not resumed.exists()
+    (partial,) = leftovers(resumed)
+    assert (tmp_path / partial / "checkpoint.pt").is_file()
+
+    assert table1(files, *common, "--resume", out=resumed, iterations=6) == 0
+    assert "resuming from iteration 3" in capsys.readouterr().err
+    assert leftovers(resumed) == []
+    for name in ("output.npy", "ema.npy"):
+        assert (straight / name).read_bytes() == (resumed / name).read_bytes()
+    assert read_trace(straight / "trace.csv") == read_trace(resumed / "trace.csv")
+    assert json.loads((resumed / "meta.json").read_text())["iterations"] == 6
+
+
+def test_failure_before_any_checkpoint_leaves_nothing(files, capsys):
+    out = files["out"]
+    assert table1(files, "--fail-at-iteration", 2) == 1
+    assert capsys.readouterr().err.strip().endswith("injected failure at iteration 2")
+    assert not out.exists() and leftovers(out) == []
+
+
+def test_resume_refuses_other_settings(files, capsys):
+    out = files["out"]
+    assert table1(files, "--checkpoint-every", 2, "--fail-at-iteration", 2) == 1
+    capsys.readouterr()
+    assert table1(files, "--checkpoint-every", 2, "--lr", "0.5", "--resume") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "lr" in err and not out.exists()
+
+
+def test_resume_without_checkpoint_starts_afresh(files, capsys):
+    assert table1(files, "--resume") == 0
+    assert "starting afresh" in capsys.readouterr().err
+    assert (files["out"] / "output.npy").is_file()
+
+
+def test_super_resolution_output_is_factor_times_larger(files, tmp_path):
+    out = tmp_path / "sr"
+    assert dip_fit("--preset", "sr4", "--image", files["rgb_lr"], "--gt", files["rgb_hr"],
+                   "--iterations", 2, out=out) == 0
+    assert np.load(out / "output.npy").shape == (SIDE, SIDE, 3)
+
+
+BAD = {
+    "missing image": (["--preset", "table1", "--image", "{inputs}/nope.png", "--mask", "{mask}"], "not found"),
+    "non-image file": (["--preset", "table1", "--image", "{text}", "--mask", "{mask}"], "not a readable image"),
+    "mask of another size": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask_small}"], "mask"),
+    "non-binary mask": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask_grey}"], "not binary"),
+    "image too small": (["--preset", "table1", "--image", "{tiny}", "--mask-bernoulli", "0.5"], "too small"),
+    "unknown preset": (["--preset", "nonsense", "--image", "{gray}"], "unknown preset"),
+    "negative iterations": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask}",
+                             "--iterations", "-5"], "--iterations"),
+    "both masks": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask}",
+                    "--mask-bernoulli", "0.5"], "not both"),
+    "mask without inpainting": (["--preset", "denoising", "--image", "{rgb_hr}", "--mask", "{mask}"],
+                                "takes no mask"),
+    "inpainting without mask": (["--preset", "table1", "--image", "{gray}"], "--mask"),
+    "gt size mismatch": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask}",
+                          "--gt", "{gt_small}"], "ground truth"),
+    "colour image for a grayscale preset": (["--preset", "table1", "--image", "{rgb_hr}",
+                                             "--mask", "{mask}"], "channel"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, files, capsys):
+    write_text(files["text"])
+    args, words = BAD[case]
+    values = {k: v for k, v in files.items() if isinstance(v, str)}
+    values["inputs"] = str(files["out"].parent.parent / "inputs")
+    argv = [a.format(**values) for a in args]
+    out = files["out"]
+    assert dip_fit("--iterations", 1, *argv, out=out) == 2  # a later --iterations wins
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("dip fit: error:") and words in err, err
+    assert not out.exists() and leftovers(out) == []

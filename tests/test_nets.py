@@ -1,0 +1,211 @@
+"""The skip network: structure, sizes, options, initialisation, inputs."""
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from dip.errors import DipError
+from dip.nets import SkipConfig, build_net, count_params, describe, make_input, min_size
+
+TABLE1 = SkipConfig(32, 1, down=(128,) * 5, up=(128,) * 5, skip=(4,) * 5)
+SMALL = SkipConfig(4, 3, down=(8, 16, 16), up=(8, 12, 16), skip=(2, 0, 4))
+
+
+def run(net: nn.Module, h: int, w: int, channels: int) -> torch.Tensor:
+    torch.manual_seed(0)
+    return net(torch.rand(1, channels, h, w) * 0.1)
+
+
+def test_table1_parameter_count_matches_the_paper_configuration():
+    assert count_params(build_net(TABLE1)) == 2217573
+
+
+@pytest.mark.parametrize("size", [(64, 64), (100, 76), (75, 33), (33, 129), (96, 160)])
+def test_output_has_input_size_and_lies_in_unit_interval(size):
+    net = build_net(TABLE1)
+    out = run(net, *size, 32)
+    assert out.shape == (1, 1, *size)
+    assert torch.isfinite(out).all()
+    assert out.min() >= 0 and out.max() <= 1
+    assert out.std() > 0
+
+
+def test_no_sigmoid_leaves_output_unbounded():
+    cfg = SkipConfig(4, 3, down=(8, 8), up=(8, 8), skip=(2, 2), sigmoid=False)
+    out = run(build_net(cfg), 40, 40, 4)
+    assert out.min() < 0 or out.max() > 1
+
+
+def test_zero_skip_width_gives_a_plain_encoder_decoder():
+    cfg = SkipConfig(4, 3, down=(8, 16, 16), up=(8, 12, 16), skip=(0, 0, 0))
+    net = build_net(cfg)
+    assert all(scale.skip is None for scale in net.scales)
+    seen = {}
+    for i, scale in enumerate(net.scales):
+        scale.merge_bn.register_forward_hook(lambda m, inp, out, i=i: seen.__setitem__(i, inp[0].shape[1]))
+    run(net, 48, 40, 4)
+    # each decoder sees only the deeper map: up[i + 1] channels, or down[-1] at the bottom
+    assert seen == {0: 12, 1: 16, 2: 16}
+    with_skips = build_net(SkipConfig(4, 3, down=(8, 16, 16), up=(8, 12, 16), skip=(2, 2, 2)))
+    assert count_params(with_skips) > count_params(net)
+
+
+def test_mixed_skip_widths_concatenate_skip_then_deeper():
+    net = build_net(SMALL)
+    seen = {}
+    for i, scale in enumerate(net.scales):
+        scale.merge_bn.register_forward_hook(lambda m, inp, out, i=i: seen.__setitem__(i, inp[0].shape[1]))
+    run(net, 37, 45, 4)
+    assert seen == {0: 2 + 12, 1: 0 + 16, 2: 4 + 16}
+
+
+def test_legacy_initialisation_draws_batchnorm_weights_in_unit_interval():
+    torch.manual_seed(0)
+    legacy = build_net(TABLE1, legacy=True)
+    weights = torch.cat([m.weight.detach() for m in legacy.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert weights.min() >= 0 and weights.max() < 1
+    assert weights.std() > 0.2  # U(0, 1) has std 0.29; all-ones has 0
+    modern = build_net(TABLE1)
+    assert all(torch.all(m.weight == 1) for m in modern.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_legacy_bilinear_aligns_corners():
+    legacy, modern = build_net(TABLE1, legacy=True), build_net(TABLE1)
+    assert {s.upsample.align_corners for s in legacy.scales} == {True}
+    assert {s.upsample.align_corners for s in modern.scales} == {False}
+    x = torch.arange(4.0).view(1, 1, 2, 2)
+    # align_corners=True keeps the corner values at the corners; False pulls them inwards
+    assert legacy.scales[0].upsample(x)[0, 0, -1, -1] == 3
+    assert modern.scales[0].upsample(x)[0, 0, 0, 1] == pytest.approx(0.25)
+
+
+def test_per_scale_upsampling_modes():
+    cfg = SkipConfig(3, 3, down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3, upsample=("nearest", "bilinear", "bilinear"))
+    net = build_net(cfg)
+    assert [s.upsample.mode for s in net.scales] == ["nearest", "bilinear", "bilinear"]
+    assert net(torch.rand(1, 3, 40, 40)).shape == (1, 3, 40, 40)
+
+
+@pytest.mark.parametrize(
+    "downsample,pad,upsample",
+    list(itertools.product(["stride", "avg", "max", "lanczos"], ["reflection", "zero"], ["nearest", "bilinear"])),
+)
+def test_every_option_builds_and_keeps_the_size(downsample, pad, upsample):
+    cfg = SkipConfig(4, 3, down=(8, 16, 16), up=(8, 12, 16), skip=(2, 0, 4), k_down=5, k_up=3, k_skip=3,
+                     downsample=downsample, pad=pad, upsample=upsample)
+    net = build_net(cfg)
+    for size in [(40, 40), (45, 37), (min_size(cfg), min_size(cfg) + 3)]:
+        out = run(net, *size, 4)
+        assert out.shape == (1, 3, *size)
+        assert torch.isfinite(out).all()
+    out.mean().backward()
+    assert all(p.grad is not None for p in net.parameters())
+
+
+def test_fixed_downsampling_filters_are_not_parameters():
+    cfg = SkipConfig(4, 3, down=(8, 8), up=(8, 8), skip=(2, 2), downsample="lanczos")
+    stride = SkipConfig(4, 3, down=(8, 8), up=(8, 8), skip=(2, 2))
+    assert count_params(build_net(cfg)) == count_params(build_net(stride))
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        TABLE1,
+        SMALL,
+        SkipConfig(1, 3, down=(8,) * 6, up=(8,) * 6, skip=(0,) * 6, k_down=5, up_1x1=False),
+        SkipConfig(4, 3, down=(8, 8, 8), up=(8, 8, 8), skip=(2, 2, 2), k_down=5, pad="zero"),
+        SkipConfig(4, 3, down=(8, 8), up=(8, 8), skip=(2, 2), k_up=7, downsample="avg"),
+    ],
+)
+def test_min_size_is_the_smallest_side_that_runs(cfg):
+    net = build_net(cfg)
+    side = min_size(cfg)
+    assert run(net, side, side, cfg.in_channels).shape[-2:] == (side, side)
+    with pytest.raises((RuntimeError, ValueError)):
+        run(net, side - 1, side - 1, cfg.in_channels)
+
+
+def test_min_size_values():
+    assert min_size(TABLE1) == 33
+    assert min_size(SkipConfig(1, 3, down=(8,) * 6, up=(8,) * 6, skip=(0,) * 6, k_down=5)) == 129
+    assert min_size(SkipConfig(1, 3, down=(8,) * 6, up=(8,) * 6, skip=(0,) * 6, k_down=5, pad="zero")) == 65
+
+
+def test_forward_traces_into_one_graph():
+    # fullgraph=True fails on any graph break, e.g. Python branching on tensor values
+    net = build_net(SMALL)
+    compiled = torch.compile(net, backend="eager", fullgraph=True)
+    z = torch.rand(1, 4, 45, 37)
+    torch.testing.assert_close(compiled(z), net(z))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"up": (8, 8)},
+        {"skip": (1, 1, 1, 1)},
+        {"k_down": 4},
+        {"k_skip": 0},
+        {"upsample": "bicubic"},
+        {"upsample": ("nearest", "nearest")},
+        {"downsample": "conv"},
+        {"pad": "circular"},
+        {"down": (8, 0, 8)},
+    ],
+)
+def test_invalid_configurations_are_refused(changes):
+    fields = dict(in_channels=4, out_channels=3, down=(8, 8, 8), up=(8, 8, 8), skip=(2, 2, 2)) | changes
+    with pytest.raises(DipError):
+        build_net(SkipConfig(**fields))
+
+
+def test_describe_rows_account_for_every_parameter():
+    net = build_net(SMALL)
+    rows = describe(net)
+    assert sum(r["params"] for r in rows) == count_params(net)
+    convs = [r for r in rows if r["type"] == "Conv2d"]
+    assert len(convs) == sum(isinstance(m, nn.Conv2d) for m in net.modules())
+    first = next(r for r in rows if r["name"] == "scales.0.encoder.halve.conv")
+    assert (first["in"], first["out"], first["kernel"], first["stride"]) == (4, 8, 3, 2)
+    assert {r["type"] for r in rows} >= {"Conv2d", "BatchNorm2d", "LeakyReLU", "Upsample(bilinear)", "Sigmoid"}
+
+
+def test_noise_input_is_seeded_and_scaled():
+    z1 = make_input("noise", 32, (20, 30), torch.Generator().manual_seed(7))
+    z2 = make_input("noise", 32, (20, 30), torch.Generator().manual_seed(7))
+    z3 = make_input("noise", 32, (20, 30), torch.Generator().manual_seed(8))
+    assert z1.shape == (1, 32, 20, 30) and z1.device.type == "cpu"
+    torch.testing.assert_close(z1, z2, rtol=0, atol=0)
+    assert not torch.equal(z1, z3)
+    assert z1.min() >= 0 and z1.max() < 0.1 and z1.max() > 0.09
+    assert z1.mean() == pytest.approx(0.05, abs=0.002)
+
+
+def test_meshgrid_input_spans_the_unit_square():
+    z = make_input("meshgrid", 2, (5, 9), torch.Generator())
+    assert z.shape == (1, 2, 5, 9)
+    assert z.min() == 0 and z.max() == 1
+    torch.testing.assert_close(z[0, 0, 3], torch.linspace(0, 1, 9))  # x varies along the width
+    torch.testing.assert_close(z[0, 1, :, 4], torch.linspace(0, 1, 5))  # y along the height
+    with pytest.raises(DipError):
+        make_input("meshgrid", 3, (5, 9), torch.Generator())
+
+
+def test_image_input_is_a_copy_of_the_image():
+    image = torch.rand(1, 3, 12, 10)
+    z = make_input("image", 3, (12, 10), torch.Generator(), image=image)
+    torch.testing.assert_close(z, image)
+    z.zero_()
+    assert image.abs().sum() > 0
+    with pytest.raises(DipError):
+        make_input("image", 3, (12, 10), torch.Generator())
+    with pytest.raises(DipError):
+        make_input("image", 1, (12, 10), torch.Generator(), image=image)
+
+
+def test_unknown_input_kind_is_refused():
+    with pytest.raises(DipError, match="unknown input kind"):
+        make_input("gaussian", 3, (8, 8), torch.Generator())

@@ -1,0 +1,285 @@
+"""Fit one image with Deep Image Prior (a preset's network, input and optimisation).
+
+Writes output.png/.npy, ema.png/.npy, trace.csv, snapshots/, meta.json and checkpoint.pt into
+--out. Everything is checked before anything is written; the run happens in a hidden sibling
+directory (.NAME.tmp-*) that is renamed to --out when it finishes, so a failed run never
+leaves a half-written --out. A failed run that got as far as a checkpoint keeps its hidden
+directory; --resume continues from --out/checkpoint.pt or from that directory (and starts
+afresh when there is neither).
+
+One --seed sets the weights, the input z, the input-noise draws and a --mask-bernoulli mask;
+on the CPU the same seed gives a bit-identical output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..devices import DEVICE_CHOICES, resolve_device
+from ..errors import DipError
+from ..fit import CHECKPOINT, FitSettings, InjectedFailure, fit, load_checkpoint, stream_seeds
+from ..images import load_image, save_image, to_tensor
+from ..nets import build_net, make_input, min_size
+from ..operators import build_operator
+from ..presets import Preset, get_preset
+
+# Config entries that may change between a run and its --resume: they do not change the
+# trajectory of the iterations already done (paths are checked through their sha256).
+RESUMABLE_CHANGES = {"iterations", "trace_every", "checkpoint_every", "snapshots", "compile",
+                     "device", "image", "mask", "gt", "input_image", "fail_at_iteration"}
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--preset", required=True, help="preset name (see `dip describe`)")
+    p.add_argument("--image", required=True,
+                   help="the observed image: masked or clean (inpainting), noisy (denoising), "
+                        "low-resolution (sr), no-flash photo (flash)")
+    p.add_argument("--mask", help="inpainting mask of the image's size: 255 = known, 0 = missing")
+    p.add_argument("--mask-bernoulli", type=float, metavar="P",
+                   help="inpainting with a random mask in which a fraction P of the pixels is "
+                        "MISSING (0.5 = the paper's '50%% of pixels missing'), drawn from "
+                        "--seed; saved as mask.png")
+    p.add_argument("--gt", help="ground truth, the size of the output; feeds the trace's PSNR")
+    p.add_argument("--input-image",
+                   help="the network input for presets whose input is an image (flash photo)")
+    p.add_argument("--iterations", type=int, help="default: the preset's")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}; "
+                   "auto = cuda, else mps, else cpu")
+    p.add_argument("--resume", action="store_true", help="continue from a checkpoint if any")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
+    p.add_argument("--ema-weight", type=float, help="output average weight (default: preset's)")
+    p.add_argument("--trace-every", type=int, default=50, metavar="K")
+    p.add_argument("--checkpoint-every", type=int, default=500, metavar="M")
+    p.add_argument("--snapshots", help="comma-separated iterations (default: the preset's)")
+    p.add_argument("--legacy", action="store_true",
+                   help="PyTorch 0.4 behaviour: BN weights ~ U(0,1), bilinear align_corners")
+    p.add_argument("--amp", choices=["bf16"], help="autocast the forward pass (fast path)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory format (fast path)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the net (fast path)")
+    p.add_argument("--fail-at-iteration", type=int, metavar="N",
+                   help="stop with an error (exit code 1) after iteration N, for testing")
+    p.add_argument("--out", required=True, help="the fit's directory")
+
+
+@dataclass
+class Job:
+    """A fully checked fit: what to run and where, before anything is written."""
+
+    preset: Preset
+    settings: FitSettings
+    device: torch.device
+    legacy: bool
+    net_input: torch.Tensor
+    operator: nn.Module
+    target: torch.Tensor
+    gt: np.ndarray | None
+    drawn_mask: np.ndarray | None
+    config: dict
+    resume_dir: Path | None
+
+
+def _sha256(path: str | None) -> str | None:
+    return None if path is None else hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _check_options(args, preset: Preset) -> None:
+    if args.iterations is not None and args.iterations < 1:
+        raise DipError(f"--iterations must be a positive number, got {args.iterations}")
+    if args.trace_every < 1 or args.checkpoint_every < 1:
+        raise DipError("--trace-every and --checkpoint-every must be at least 1")
+    if args.lr is not None and not args.lr > 0:
+        raise DipError(f"--lr must be positive, got {args.lr}")
+    if args.ema_weight is not None and not 0 <= args.ema_weight < 1:
+        raise DipError(f"--ema-weight must be in [0, 1), got {args.ema_weight}")
+    if args.fail_at_iteration is not None and args.fail_at_iteration < 1:
+        raise DipError(f"--fail-at-iteration must be at least 1, got {args.fail_at_iteration}")
+    if args.mask is not None and args.mask_bernoulli is not None:
+        raise DipError("give either --mask or --mask-bernoulli, not both")
+    has_mask = args.mask is not None or args.mask_bernoulli is not None
+    if preset.task == "inpainting" and not has_mask:
+        raise DipError(f"preset '{preset.name}' inpaints: give --mask or --mask-bernoulli")
+    if preset.task != "inpainting" and has_mask:
+        raise DipError(f"preset '{preset.name}' is {preset.task}, not inpainting: it takes no mask")
+    if args.mask_bernoulli is not None and not 0 <= args.mask_bernoulli < 1:
+        raise DipError(f"--mask-bernoulli is the fraction of missing pixels, in [0, 1); "
+                       f"got {args.mask_bernoulli}")
+    if (preset.input == "image") != (args.input_image is not None):
+        raise DipError(f"preset '{preset.name}' takes --input-image" if preset.input == "image"
+                       else f"preset '{preset.name}' draws its own input: drop --input-image")
+
+
+def _parse_snapshots(text: str | None, preset: Preset) -> tuple[int, ...]:
+    if text is None:
+        return preset.snapshots
+    try:
+        its = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise DipError(f"--snapshots must be comma-separated iterations, got {text!r}") from None
+    if any(i < 1 for i in its):
+        raise DipError(f"--snapshots must be positive iterations, got {text!r}")
+    return its
+
+
+def _load_mask(path: str, size: tuple[int, int]) -> np.ndarray:
+    mask = load_image(path)
+    if mask.ndim == 3:
+        if not (mask == mask[..., :1]).all():
+            raise DipError(f"mask {path} has colour; it must be grayscale (255 = known pixel)")
+        mask = mask[..., 0]
+    if mask.shape != size:
+        raise DipError(f"mask {path} is {mask.shape[1]}x{mask.shape[0]}, the image "
+                       f"{size[1]}x{size[0]}")
+    if not np.isin(mask, (0.0, 1.0)).all():
+        raise DipError(f"mask {path} is not binary: values must be 0 (missing) or 255 (known)")
+    return mask
+
+
+def _load_sized(path: str, what: str, shape: tuple[int, ...]) -> np.ndarray:
+    img = load_image(path)
+    if img.shape != shape:
+        raise DipError(f"{what} {path} has shape {img.shape}, expected {shape}")
+    return img
+
+
+def _find_checkpoint(out: Path) -> Path | None:
+    """out/checkpoint.pt, else the newest hidden work directory of a failed run."""
+    if (out / CHECKPOINT).is_file():
+        return out
+    partial = [d for d in out.parent.glob(f".{out.name}.tmp-*") if (d / CHECKPOINT).is_file()]
+    return max(partial, key=lambda d: (d / CHECKPOINT).stat().st_mtime, default=None)
+
+
+def _check_resumable(directory: Path, config: dict, iterations: int) -> None:
+    try:
+        ck = load_checkpoint(directory / CHECKPOINT)
+        before = ck["info"]["config"]
+    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is bad input here
+        raise DipError(f"cannot read checkpoint in {directory}: {exc}") from None
+    changed = sorted(k for k in config.keys() | before.keys()
+                     if k not in RESUMABLE_CHANGES and config.get(k) != before.get(k))
+    if changed:
+        raise DipError(f"checkpoint in {directory} was made with other settings "
+                       f"({', '.join(changed)}); drop --resume or remove it")
+    if ck["iteration"] > iterations:
+        raise DipError(f"checkpoint in {directory} is at iteration {ck['iteration']}, "
+                       f"beyond --iterations {iterations}")
+
+
+def prepare(args) -> Job:
+    """Check every input and build the fit; reads files, writes nothing."""
+    preset = get_preset(args.preset)
+    _check_options(args, preset)
+    snapshots = _parse_snapshots(args.snapshots, preset)
+    device = resolve_device(args.device)
+    if args.amp and device.type == "mps":
+        raise DipError("--amp bf16 is supported on cuda and cpu only")
+
+    image = load_image(args.image)
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if channels != preset.net.out_channels:
+        raise DipError(f"image {args.image} has {channels} channel(s); preset '{preset.name}' "
+                       f"outputs {preset.net.out_channels}")
+    factor = preset.sr_factor if preset.task == "sr" else 1
+    height, width = image.shape[0] * factor, image.shape[1] * factor
+    out_shape = (height, width) + image.shape[2:]
+    if min(height, width) < min_size(preset.net):
+        raise DipError(f"output {width}x{height} is too small for preset '{preset.name}': "
+                       f"sides must be at least {min_size(preset.net)}")
+    gt = None if args.gt is None else _load_sized(args.gt, "ground truth", out_shape)
+    seeds = stream_seeds(args.seed)
+    mask, drawn_mask = None, None
+    if args.mask is not None:
+        mask = _load_mask(args.mask, image.shape[:2])
+    elif args.mask_bernoulli is not None:
+        rng = np.random.default_rng(seeds.mask)
+        mask = drawn_mask = (rng.random(image.shape[:2]) >= args.mask_bernoulli).astype(np.float32)
+    input_image = None
+    if args.input_image is not None:
+        in_shape = (height, width) + ((preset.input_depth,) if preset.input_depth > 1 else ())
+        input_image = to_tensor(_load_sized(args.input_image, "input image", in_shape))
+
+    settings = FitSettings(
+        iterations=preset.iterations if args.iterations is None else args.iterations,
+        lr=preset.lr if args.lr is None else args.lr, reg_noise_std=preset.reg_noise_std,
+        ema_weight=preset.ema_weight if args.ema_weight is None else args.ema_weight,
+        trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
+        snapshots=snapshots, seed=args.seed, amp=args.amp, channels_last=args.channels_last,
+        compile=args.compile, fail_at_iteration=args.fail_at_iteration)
+    config = {
+        "preset": asdict(preset), **asdict(settings), "device": args.device,
+        "device_type": device.type, "legacy": args.legacy,
+        "image": args.image, "image_sha256": _sha256(args.image),
+        "mask": args.mask, "mask_sha256": _sha256(args.mask), "mask_bernoulli": args.mask_bernoulli,
+        "gt": args.gt, "gt_sha256": _sha256(args.gt),
+        "input_image": args.input_image, "input_image_sha256": _sha256(args.input_image),
+    }
+    config = json.loads(json.dumps(config))  # plain JSON values, as meta.json will hold them
+
+    out = Path(args.out)
+    resume_dir = _find_checkpoint(out) if args.resume else None
+    if resume_dir is not None:
+        _check_resumable(resume_dir, config, settings.iterations)
+
+    image_t = to_tensor(image)
+    mask_t = None if mask is None else torch.from_numpy(mask)[None, None]
+    operator = build_operator(preset.task, mask=mask_t, factor=preset.sr_factor, channels=channels)
+    target = image_t if preset.task == "sr" else operator(image_t)
+    net_input = make_input(preset.input, preset.input_depth, (height, width),
+                           torch.Generator().manual_seed(seeds.input), image=input_image)
+    return Job(preset, settings, device, args.legacy, net_input.to(device), operator,
+               target.to(device), gt, drawn_mask, config, resume_dir)
+
+
+def _publish(work: Path, out: Path) -> None:
+    """Move the finished work directory to ``out`` (replacing an old one) and tidy up."""
+    if work != out:
+        old = out.with_name(f".{out.name}.old-{work.name.rsplit('-', 1)[-1]}")
+        if out.exists():
+            out.rename(old)
+        work.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def run(args) -> int:
+    job = prepare(args)
+    out = Path(args.out)
+    if job.resume_dir is not None:
+        work = job.resume_dir
+    else:
+        if args.resume:
+            print(f"dip fit: no checkpoint for {out}; starting afresh", file=sys.stderr)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+
+    torch.manual_seed(stream_seeds(job.settings.seed).weights)
+    net = build_net(job.preset.net, legacy=job.legacy)
+    info = {"config": job.config, "preset": job.preset.name, "seed": job.settings.seed}
+    try:
+        if job.drawn_mask is not None:
+            save_image(work / "mask.png", job.drawn_mask)
+        fit(net, job.net_input, job.operator, job.target, work, job.settings, gt=job.gt,
+            resume=job.resume_dir is not None, info=info)
+    except BaseException as exc:
+        if work != out and not (work / CHECKPOINT).is_file():
+            shutil.rmtree(work, ignore_errors=True)
+        elif work != out:
+            print(f"dip fit: partial run kept in {work}; --resume continues it", file=sys.stderr)
+        if isinstance(exc, InjectedFailure):
+            print(f"dip fit: {exc}", file=sys.stderr)
+            return 1
+        raise
+    _publish(work, out)
+    return 0

@@ -1,0 +1,312 @@
+"""The blog-style report (HTML and Markdown) from files on disk, through Jinja templates.
+
+Everything shown is read from the run's outputs (run_config.json, architecture.json, the
+reports/ folder, results/), and every sentence of the conclusion is computed from the numbers,
+so the report can be rebuilt at any time without refitting.
+"""
+
+import json
+import os
+import statistics
+from pathlib import Path
+
+import jinja2
+
+from . import paper
+from .errors import DipError
+from .evaluate import read_json
+from .tables import DISPLAY, fmt, read_csv, title
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+#: Keys that may hold a setting in a resolved preset / fit config, most specific first.
+RAN_KEYS = {
+    "upsampling": ("upsample_mode", "upsample", "upsampling"),
+    "input z": ("input_depth", "input_channels", "in_channels"),
+    "loss": ("loss",),
+    "input noise σ_r per iteration": ("reg_noise_std", "reg_noise", "sigma_r", "input_noise"),
+    "optimiser": ("optimizer", "optimiser"),
+    "learning rate": ("lr", "learning_rate"),
+    "iterations": ("iterations", "num_iter"),
+    "backtracking": ("backtrack", "backtracking", "backtrack_db"),
+    "BN γ initialisation": ("legacy", "bn_init"),
+}
+
+#: PSNR gap (dB) under which an image counts as reproduced.
+TOLERANCE_DB = 0.3
+
+
+def find_key(tree, keys: tuple[str, ...]):
+    """First value found under any of `keys` anywhere in a nested dict (breadth first)."""
+    queue = [tree]
+    while queue:
+        node = queue.pop(0)
+        if isinstance(node, dict):
+            for k in keys:
+                if k in node and not isinstance(node[k], dict):
+                    return node[k]
+            queue.extend(v for v in node.values() if isinstance(v, dict))
+    return None
+
+
+def flatten(tree: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted key, value as text) of every leaf of a nested dict."""
+    out = []
+    for k, v in tree.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out += flatten(v, key + ".")
+        else:
+            out.append((key, json.dumps(v) if not isinstance(v, str) else v))
+    return out
+
+
+def data_files(run_config: dict) -> list[dict]:
+    """Every data-registry entry with a URL: path, url, sha256 (any nesting of the registry)."""
+    found = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if "url" in node:
+                found.append({"path": node.get("path") or "/".join(path), "url": node["url"],
+                              "sha256": node.get("sha256", "–"), "role": node.get("role", "")})
+                return
+            for k, v in node.items():
+                walk(v, path + [str(k)])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, path + [str(i)])
+
+    for key in ("data", "data_registry", "registry"):
+        if key in run_config:
+            walk(run_config[key], [])
+    return sorted(found, key=lambda f: f["path"])
+
+
+def experiments(run_config: dict) -> list[dict]:
+    exps = run_config.get("experiments") or {}
+    if isinstance(exps, list):
+        exps = {e.get("name", str(i)): e for i, e in enumerate(exps)}
+    return [{"name": name, **(cfg if isinstance(cfg, dict) else {})} for name, cfg in exps.items()]
+
+
+def fit_records(results: Path | None) -> list[dict]:
+    """meta.json of every fit under results/fits/{e}/{i}/seed{s}/, with its metrics where present
+    (results/metrics/{e}/{i}/seed{s}.json)."""
+    if results is None or not results.is_dir():
+        return []
+    records = []
+    for meta_path in sorted(results.glob("fits/*/*/seed*/meta.json")):
+        fit = meta_path.parent
+        exp, image, seed = fit.parent.parent.name, fit.parent.name, fit.name
+        rec = {"experiment": exp, "image": image, "seed": seed.removeprefix("seed"), "meta": read_json(meta_path)}
+        metrics = results / "metrics" / exp / image / f"{seed}.json"
+        if metrics.is_file():
+            rec["metrics"] = read_json(metrics)
+        records.append(rec)
+    return records
+
+
+def runtime(records: list[dict]) -> list[dict]:
+    """Per experiment: device, torch version, seconds per iteration and total compute time."""
+    by_exp: dict[str, list[dict]] = {}
+    for r in records:
+        by_exp.setdefault(r["experiment"], []).append(r["meta"])
+    rows = []
+    for exp, metas in by_exp.items():
+        wall = [m["wall_s"] for m in metas if isinstance(m.get("wall_s"), (int, float))]
+        its = [m["iterations"] for m in metas if isinstance(m.get("iterations"), (int, float))]
+        rows.append({
+            "experiment": exp, "fits": len(metas),
+            "device": ", ".join(sorted({str(m.get("device_name") or m.get("device") or "?") for m in metas})),
+            "torch": ", ".join(sorted({str(m.get("torch_version", "?")) for m in metas})),
+            "s_per_iter": fmt(sum(wall) / sum(its), 4) if wall and its and len(wall) == len(its) and sum(its) else "–",
+            "total_s": sum(wall),
+            "total": human_seconds(sum(wall)) if wall else "–",
+            "iterations": ", ".join(str(i) for i in sorted(set(its))) or "–",
+        })
+    return rows
+
+
+def human_seconds(s: float) -> str:
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.2f} h"
+
+
+def spread(records: list[dict]) -> list[dict]:
+    """Per (experiment, image): seeds and the spread of the final output's PSNR over them."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        if "metrics" in r:
+            groups.setdefault((r["experiment"], r["image"]), []).append(r)
+    rows = []
+    for (exp, image), recs in sorted(groups.items()):
+        vals = [r["metrics"]["output"]["psnr"] for r in recs]
+        ema = [r["metrics"]["ema"]["psnr"] for r in recs]
+        rows.append({
+            "experiment": exp, "image": image,
+            "seeds": ", ".join(sorted((r["seed"] for r in recs), key=lambda s: (len(s), s))),
+            "mean": fmt(statistics.fmean(vals)), "ema": fmt(statistics.fmean(ema)),
+            "std": fmt(statistics.stdev(vals)) if len(vals) > 1 else "–",
+            "range": fmt(max(vals) - min(vals)) if len(vals) > 1 else "–",
+        })
+    return rows
+
+
+def conclusions(rows: list[dict], mode: str) -> list[str]:
+    """Sentences computed from Table-1 rows (as read from table1.csv)."""
+    images = [r for r in rows if r["image"] != "mean" and r["n_seeds"] and r["paper_dip"] is not None]
+    if not images:
+        return ["No Table-1 image has both our result and a paper value, so nothing can be compared yet."]
+    n = len(images)
+    diffs = [r["diff_vs_paper"] for r in images]
+    ours = statistics.fmean(r["ours_psnr_mean"] for r in images)
+    theirs = statistics.fmean(r["paper_dip"] for r in images)
+    mean_diff = statistics.fmean(diffs)
+    close = [r for r in images if abs(r["diff_vs_paper"]) <= TOLERANCE_DB]
+    worst = max(images, key=lambda r: abs(r["diff_vs_paper"]))
+    out = []
+    if mode == "quick":
+        out.append("This is a quick smoke run with very few iterations on small crops: the numbers below "
+                   "show that the pipeline runs end to end, not whether the paper reproduces.")
+    out.append(f"Over {n} image{'s' if n != 1 else ''}, our mean PSNR is {ours:.2f} dB against the paper's "
+               f"{theirs:.2f} dB, a mean difference of {mean_diff:+.2f} dB.")
+    out.append(f"{len(close)} of {n} image{'s are' if n != 1 else ' is'} within {TOLERANCE_DB} dB of the paper; "
+               f"the largest gap is {worst['label']} ({worst['diff_vs_paper']:+.2f} dB).")
+    with_papyan = [r for r in images if r["paper_papyan"] is not None]
+    if with_papyan:
+        wins = sum(r["ours_psnr_mean"] > r["paper_papyan"] for r in with_papyan)
+        out.append(f"Our result beats Papyan et al.'s published number on {wins} of {len(with_papyan)} images.")
+    published = [r for r in images if r["published_dip_psnr"] is not None]
+    if published:
+        gap = statistics.fmean(r["published_dip_psnr"] - r["paper_dip"] for r in published)
+        out.append(f"The authors' published 8-bit outputs score {gap:+.2f} dB on average relative to the values "
+                   f"printed in the paper; saving to 8 bits is one reason, so differences of that size mean little.")
+    stds = [r["ours_psnr_std"] for r in images if r["ours_psnr_std"] is not None]
+    if stds:
+        out.append(f"Across seeds the standard deviation averages {statistics.fmean(stds):.2f} dB "
+                   f"(largest {max(stds):.2f} dB), a spread the paper never reports.")
+    return out
+
+
+def our_choices(configs: list[dict]) -> list[dict]:
+    """Each pitfall with the choice this run follows; switches are read from the fits' configs."""
+    legacy = {bool(find_key(c, ("legacy",))) for c in configs}
+    every = {find_key(c, ("backtrack_every", "check_every")) for c in configs} - {None}
+    if legacy == {True, False}:
+        bn = "both: some experiments run with the legacy switch on, some off (see hyper-parameters)"
+    elif legacy == {True}:
+        bn = "legacy switch on: old BN initialisation and align_corners=True"
+    else:
+        bn = "current PyTorch defaults (γ = 1, align_corners=False); the engine's legacy switch gives the old behaviour"
+    checks = f", checked every {', '.join(map(str, sorted(every)))} iterations" if every else ""
+    choices = {
+        "BN initialisation and bilinear upsampling": bn,
+        "Final image": "the same: output.png is the network output in train mode after the last iteration",
+        "Backtracking": f"always on, whatever the plotting{checks}",
+        "Seeds": "every fit is seeded and the table gives mean ± std over seeds",
+        "Barbara padding": "metrics on the original 512 × 512 extent (the padded score is kept in metrics.json)",
+        "Determinism": "seeded, but bilinear runs on a GPU are not bit-for-bit repeatable",
+    }
+    return [{"topic": t, "fact": f, "ours": choices.get(t, "–")} for t, f in paper.PITFALLS]
+
+
+def hyperparameters(exps: list[dict], records: list[dict], architecture: dict) -> list[dict]:
+    """Per experiment whose preset the paper covers: paper vs official code vs what we ran."""
+    out = []
+    for exp in exps:
+        preset = exp.get("preset")
+        facts = paper.HYPERPARAMETERS.get(preset)
+        if not facts:
+            continue
+        meta = next((r["meta"] for r in records if r["experiment"] == exp["name"]), {})
+        ran_config = meta.get("config") or (architecture.get("preset_config") if architecture.get("preset") == preset else {}) or {}
+        ran_config = {**ran_config, **{k: v for k, v in exp.items() if k not in ("name", "images", "seeds")}}
+        rows = []
+        for setting, in_paper, official in facts:
+            ran = find_key(ran_config, RAN_KEYS[setting]) if setting in RAN_KEYS else None
+            if setting == "iterations" and meta.get("iterations") is not None:
+                ran = meta["iterations"]
+            if setting == "final image":
+                ran = "network output in train mode (output.npy)"
+            if setting == "network" and meta.get("params") is not None:
+                ran = f"{meta['params']:,} parameters"
+            if setting == "BN γ initialisation" and isinstance(ran, bool):
+                ran = "U(0, 1), legacy switch on" if ran else "γ = 1, legacy switch off"
+            rows.append({"setting": setting, "paper": in_paper, "official": official,
+                         "ran": "–" if ran is None else str(ran)})
+        out.append({"experiment": exp["name"], "preset": preset, "rows": rows,
+                    "resolved": flatten(ran_config) if ran_config else []})
+    return out
+
+
+def table_view(path: Path, mode: str) -> dict:
+    """A table1*.csv ready for the templates: display cells, a closeness class per row, and the
+    conclusions drawn from it. `table1_legacy.csv` is named "legacy" (the part after "table1_")."""
+    rows = read_csv(path)
+    name = path.stem.partition("_")[2]
+    diffs = [r["diff_vs_paper"] for r in rows]
+    return {
+        "name": name, "title": title(mode, rows) + (f" [{name}]" if name else ""),
+        "headers": [h for h, _ in DISPLAY],
+        "rows": [{"mean": r["image"] == "mean",
+                  "close": "" if d is None else ("close" if abs(d) <= TOLERANCE_DB else "far"),
+                  "cells": [f(r).replace("**", "") for _, f in DISPLAY]} for r, d in zip(rows, diffs)],
+        "conclusions": conclusions(rows, mode),
+    }
+
+
+def relative_images(reports: Path, out_file: Path, pattern: str) -> list[dict]:
+    """Images in reports/ matching a glob, as links relative to the report file, each with the
+    part of its name after the first "_" as a caption (curves_table1.png -> table1)."""
+    base = out_file.resolve().parent
+    items = []
+    for p in sorted(reports.glob(pattern)):
+        stem = p.stem.partition("_")[2] or p.stem
+        items.append({"src": os.path.relpath(p.resolve(), base).replace(os.sep, "/"), "name": stem})
+    return items
+
+
+def context(run_config: dict, architecture: dict, reports: Path, results: Path | None,
+            out_file: Path) -> dict:
+    """Everything the templates show; image links are relative to `out_file`'s folder."""
+    mode = run_config.get("mode", "paper")
+    if mode not in ("paper", "quick"):
+        raise DipError(f"run_config mode must be 'paper' or 'quick', got {mode!r}")
+    exps = experiments(run_config)
+    records = fit_records(results)
+    tables = [table_view(path, mode) for path in sorted(reports.glob("table1*.csv"))]
+    figure7 = relative_images(reports, out_file, "figure7.png")
+    return {
+        "mode": mode, "quick": mode == "quick",
+        "experiments": exps,
+        "architecture": architecture,
+        "hyperparameters": hyperparameters(exps, records, architecture),
+        "data_files": data_files(run_config),
+        "machine": flatten(run_config["machine"]) if isinstance(run_config.get("machine"), dict) else [],
+        "tables": tables,
+        "figure7": figure7[0] if figure7 else None,
+        "curves": relative_images(reports, out_file, "curves*.png"),
+        "snapshots": relative_images(reports, out_file, "snapshots*.png"),
+        "runtime": runtime(records),
+        "spread": spread(records),
+        "pitfalls": our_choices([r["meta"].get("config") or {} for r in records]
+                                + [architecture.get("preset_config") or {}]),
+        "tolerance": TOLERANCE_DB,
+    }
+
+
+def render(ctx: dict, template: str, templates: Path = TEMPLATES) -> str:
+    """Render one template (HTML ones autoescaped); a missing variable is an error, not a blank."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
+                             autoescape=template.endswith(".html.j2"),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["thousands"] = lambda v: f"{v:,}" if isinstance(v, int) else v
+    env.filters["bold"] = lambda v: f"**{v}**" if v not in ("", "–") else v
+    try:
+        return env.get_template(template).render(**ctx)
+    except jinja2.TemplateNotFound as exc:
+        raise DipError(f"report template not found: {templates / str(exc)}") from None

@@ -1,0 +1,204 @@
+"""Table 1 (inpainting, 50 % missing pixels): our PSNR over seeds beside the published numbers.
+
+Rows follow the paper's image order. Besides the numbers printed in the paper, the table
+scores the outputs the authors published (their DIP result and Papyan et al.'s) against the
+ground truth ourselves, which shows how far 8-bit rounding moves the paper's values.
+"""
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+
+from . import paper
+from .errors import DipError
+from .images import load_image
+from .metrics import psnr
+
+#: CSV columns, in order. `image` is "mean" on the last row.
+COLUMNS = (
+    "image", "label", "n_seeds", "ours_psnr_mean", "ours_psnr_std", "ours_psnr_min",
+    "ours_psnr_max", "ours_ema_psnr_mean", "ours_psnr_uint8_mean", "ours_ssim_mean",
+    "paper_dip", "published_dip_psnr", "paper_papyan", "published_papyan_psnr", "diff_vs_paper",
+)
+
+#: Numeric columns averaged on the mean row.
+_AVERAGED = COLUMNS[3:]
+
+
+def published_psnr(output_png: str | Path, gt_png: str | Path) -> float:
+    """PSNR of a published 8-bit output against the ground truth (same protocol as ours)."""
+    out, gt = load_image(output_png), load_image(gt_png)
+    if out.shape != gt.shape:
+        raise DipError(f"{output_png} has shape {out.shape}, ground truth {gt_png} has {gt.shape}")
+    return psnr(out, gt)
+
+
+def _stats(values: list[float]) -> dict:
+    arr = np.asarray(values, dtype=np.float64)
+    return {
+        "mean": float(arr.mean()),
+        # Sample standard deviation; undefined for a single seed.
+        "std": float(arr.std(ddof=1)) if arr.size > 1 else None,
+        "min": float(arr.min()), "max": float(arr.max()),
+    }
+
+
+def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = None,
+                published_papyan: dict[str, float] | None = None) -> list[dict]:
+    """One row per image (paper order, then any other image), and a final mean row.
+
+    `metrics` are metrics.json records (several seeds per image). `published_*` map an image
+    to the PSNR of the authors' published output. An image appears if it has metrics or a
+    published score. The mean row averages each column over the images that have our numbers
+    (all images while none has), so our mean and the paper's mean cover the same images. Its
+    n_seeds holds the number of images averaged.
+    """
+    published_dip = published_dip or {}
+    published_papyan = published_papyan or {}
+    by_image: dict[str, list[dict]] = {}
+    for rec in metrics:
+        try:
+            by_image.setdefault(rec["image"], []).append(rec)
+        except (KeyError, TypeError):
+            raise DipError("a metrics record has no 'image' field") from None
+    for image, recs in by_image.items():
+        seeds = [r.get("seed") for r in recs]
+        if len(set(seeds)) != len(seeds):
+            raise DipError(f"image {image!r}: the same seed appears twice in the metrics ({seeds})")
+    names = set(by_image) | set(published_dip) | set(published_papyan)
+    order = [i for i in paper.TABLE1_IMAGES if i in names] + sorted(names - set(paper.TABLE1_IMAGES))
+
+    rows = []
+    for image in order:
+        recs = by_image.get(image, [])
+        row = dict.fromkeys(COLUMNS)
+        row.update(image=image, label=paper.TABLE1_LABELS.get(image, image), n_seeds=len(recs))
+        if recs:
+            try:
+                s = _stats([r["output"]["psnr"] for r in recs])
+                row.update(
+                    ours_psnr_mean=s["mean"], ours_psnr_std=s["std"], ours_psnr_min=s["min"],
+                    ours_psnr_max=s["max"],
+                    ours_ema_psnr_mean=_stats([r["ema"]["psnr"] for r in recs])["mean"],
+                    ours_psnr_uint8_mean=_stats([r["output"]["psnr_uint8"] for r in recs])["mean"],
+                    ours_ssim_mean=_stats([r["output"]["ssim"] for r in recs])["mean"],
+                )
+            except (KeyError, TypeError):
+                raise DipError(f"image {image!r}: a metrics record lacks output/ema psnr, psnr_uint8 or ssim") from None
+        row["paper_dip"] = paper.TABLE1_DIP.get(image)
+        row["paper_papyan"] = paper.TABLE1_PAPYAN.get(image)
+        row["published_dip_psnr"] = published_dip.get(image)
+        row["published_papyan_psnr"] = published_papyan.get(image)
+        if row["ours_psnr_mean"] is not None and row["paper_dip"] is not None:
+            row["diff_vs_paper"] = row["ours_psnr_mean"] - row["paper_dip"]
+        rows.append(row)
+
+    # Before any fit has finished, the published columns are still worth a mean over all images.
+    basis = [r for r in rows if r["n_seeds"]] or rows
+    mean = dict.fromkeys(COLUMNS)
+    mean.update(image="mean", label="mean", n_seeds=len(basis))
+    for col in _AVERAGED:
+        vals = [r[col] for r in basis if r[col] is not None]
+        if vals and len(vals) == len(basis):
+            mean[col] = float(np.mean(vals))
+    rows.append(mean)
+    return rows
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def to_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row[c]) for c in COLUMNS])
+    return buf.getvalue()
+
+
+def read_csv(path: str | Path) -> list[dict]:
+    """Rows of a table1.csv back as dicts of floats/ints (None for empty cells)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DipError(f"file not found: {path}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or not set(COLUMNS) <= set(reader.fieldnames):
+        raise DipError(f"{path} is not a Table-1 CSV (columns {reader.fieldnames})")
+    rows = []
+    for raw in reader:
+        row = {}
+        for c in COLUMNS:
+            v = raw[c]
+            if c in ("image", "label"):
+                row[c] = v
+            elif c == "n_seeds":
+                row[c] = int(v)
+            else:
+                row[c] = float(v) if v != "" else None
+        rows.append(row)
+    return rows
+
+
+def title(mode: str, rows: list[dict]) -> str:
+    n_images = sum(r["image"] != "mean" and r["n_seeds"] > 0 for r in rows)
+    base = f"Table 1: inpainting with 50 % of pixels missing, PSNR (dB), our results on {n_images} image(s)"
+    if mode == "quick":
+        return base + " (QUICK MODE: a smoke run with few iterations, not a reproduction)"
+    return base
+
+
+def fmt(value: float | None, digits: int = 2, signed: bool = False) -> str:
+    """A number for display; an en dash where there is none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def ours_cell(row: dict) -> str:
+    """'mean ± std' over seeds (std omitted for one seed)."""
+    if not row["n_seeds"] or row["ours_psnr_mean"] is None:
+        return "–"
+    if row["image"] == "mean" or row["ours_psnr_std"] is None:
+        return fmt(row["ours_psnr_mean"])
+    return f"{row['ours_psnr_mean']:.2f} ± {row['ours_psnr_std']:.2f}"
+
+
+#: Markdown/HTML headers and the function giving each cell.
+DISPLAY = (
+    ("Image", lambda r: r["label"] if r["image"] != "mean" else "**mean**"),
+    ("Seeds", lambda r: str(r["n_seeds"]) if r["image"] != "mean" else ""),
+    ("Ours (mean ± std)", ours_cell),
+    ("Ours EMA", lambda r: fmt(r["ours_ema_psnr_mean"])),
+    ("DIP paper", lambda r: fmt(r["paper_dip"])),
+    ("DIP published", lambda r: fmt(r["published_dip_psnr"])),
+    ("Papyan paper", lambda r: fmt(r["paper_papyan"])),
+    ("Papyan published", lambda r: fmt(r["published_papyan_psnr"])),
+    ("Ours − paper", lambda r: fmt(r["diff_vs_paper"], signed=True)),
+)
+
+
+def to_markdown(rows: list[dict], mode: str) -> str:
+    lines = [f"### {title(mode, rows)}", ""]
+    lines.append("| " + " | ".join(h for h, _ in DISPLAY) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(DISPLAY) - 1)) + "|")
+    for row in rows:
+        lines.append("| " + " | ".join(f(row) for _, f in DISPLAY) + " |")
+    lines += [
+        "",
+        "Ours: PSNR of the final output (float, original extent), mean ± sample std over seeds. "
+        "Published: PSNR we compute from the authors' published 8-bit images. "
+        "The mean row averages over the images listed with our numbers.",
+        "",
+    ]
+    return "\n".join(lines)
