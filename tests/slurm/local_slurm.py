@@ -23,11 +23,15 @@ ETC = Path("/etc/slurm")
 MANAGED = ("slurm.conf", "gres.conf")
 CREATED_ETC = "created-etc-slurm"  # marker: /etc/slurm did not exist before
 PORTS = (6817, 6818)  # slurmctld, slurmd
-FAKE_GPUS = 2
-NODE_MEMORY_CAP_MB = 4096
+CLUSTER = "diptestcluster"
+FAKE_GPUS = 4
+# Light jobs mostly start Python: letting several share a core keeps a run short on a
+# two-core machine.
+CPU_OVERCOMMIT = 4
+NODE_MEMORY_CAP_MB = 8192
 
 SLURM_CONF = """\
-ClusterName=dipcluster
+ClusterName={cluster}
 SlurmctldHost=localhost
 SlurmUser=root
 SlurmdUser=root
@@ -45,7 +49,11 @@ JobCompType=jobcomp/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+# The node offers more CPUs than the machine has (see CPU_OVERCOMMIT); slurmd trusts this file.
+SlurmdParameters=config_overrides
 ReturnToService=2
+# A cancelled job's processes get SIGKILL 5 s after SIGTERM.
+KillWait=5
 # squeue (the status command without accounting) must still see finished jobs.
 MinJobAge=600
 GresTypes=gpu
@@ -117,7 +125,7 @@ class LocalSlurm:
         self.backup = self.state / "etc-backup"
         self.pidfiles: dict[str, Path] = {}
         self.memory_mb = node_memory_mb()
-        self.cpus = os.cpu_count() or 1
+        self.cpus = CPU_OVERCOMMIT * (os.cpu_count() or 1)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -142,16 +150,18 @@ class LocalSlurm:
 
     def __exit__(self, *exc) -> None:
         if "slurmctld" in self.pidfiles:
-            # Every job on this cluster was submitted by the test: cancel what is left so no
-            # job step outlives the daemons.
+            # Every job on this cluster was submitted by the test: cancel what is left and let
+            # Slurm end it (KillWait) before the daemons go.
             try:
                 self.cmd(["scancel", "--full", "--partition", "debug"], check=False)
-            except subprocess.TimeoutExpired:
-                self.log("scancel timed out; stopping the daemons anyway")
+                self._wait("the queue to empty", self._queue_empty, 30)
+            except (subprocess.TimeoutExpired, TimeoutError) as err:
+                self.log(f"cancelling the jobs: {err}; stopping the daemons anyway")
         for name in ("slurmd", "slurmctld", "munged"):
             if name in self.pidfiles:
                 self._stop(name)
         self.pidfiles.clear()
+        self._kill_strays()
         self._restore_config()
         shutil.rmtree(self.state, ignore_errors=True)
 
@@ -213,7 +223,7 @@ class LocalSlurm:
                 shutil.copy2(ETC / name, self.backup / name)
         (ETC / "slurm.conf").write_text(
             SLURM_CONF.format(
-                state=self.state, cpus=self.cpus, memory_mb=self.memory_mb, gpus=FAKE_GPUS
+                cluster=CLUSTER, state=self.state, cpus=self.cpus, memory_mb=self.memory_mb, gpus=FAKE_GPUS
             )
         )
         (ETC / "gres.conf").write_text(GRES_CONF.format(gpus=FAKE_GPUS))
@@ -279,6 +289,21 @@ class LocalSlurm:
     def _alive(self, name: str) -> bool:
         pid = self._pid(name)
         return pid is not None and running(pid, name)
+
+    def _queue_empty(self) -> bool:
+        return not self.cmd(["squeue", "-h", "-o", "%i"], check=False).strip()
+
+    def _kill_strays(self) -> None:
+        """SIGKILL job processes that outlived their job step (they carry this cluster's name)."""
+        marker = f"SLURM_CLUSTER_NAME={CLUSTER}".encode()
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if marker in environ.read_bytes().split(b"\0"):
+                    pid = int(environ.parent.name)
+                    os.kill(pid, signal.SIGKILL)
+                    self.log(f"killed pid {pid}, left over from a job of the test cluster")
+            except (OSError, ValueError):
+                continue
 
     def _node_idle(self) -> bool:
         states = self.cmd(["sinfo", "-h", "-n", "localhost", "-o", "%T"], check=False).split()

@@ -41,7 +41,7 @@ fi
 export DIP_SLURM_STATE="$(mktemp -d /tmp/dip-slurm-XXXXXX)"
 export DIP_SLURM_E2E=1
 # Every subprocess inside has its own SIGKILL timeout; this one bounds the whole test.
-timeout -s KILL 900 "$PY" -m pytest -q -s -p no:cacheprovider tests/slurm
+timeout -s KILL 1800 "$PY" -m pytest -q -s -p no:cacheprovider tests/slurm
 rc=$?
 if [ -e "$DIP_SLURM_STATE/etc-backup" ]; then
   say "the test was killed before its teardown: stopping its daemons, restoring /etc/slurm"

@@ -2,9 +2,8 @@
 
 Needs root and the Debian packages slurmctld, slurmd, slurm-client and munge; run it with
 `make test-slurm` (tests/slurm/run_slurm_e2e.sh installs them). Snakemake runs with a copy of
-workflow/profiles/slurm that names the test partition, in a temporary working directory, on a
-stand-in workflow with the project's fit rule shape (rule `fit`, wildcards
-experiment/image/seed, `gpu=1` and per-fit mem_mb and runtime, `inject_failure`). Checked: every fit ran
+workflow/profiles/slurm that names the test partition, in a temporary working directory, on
+the quick mode restricted to one table1 image (plus figure7's own fit). Checked: every fit ran
 as a Slurm job that carried one GPU and the workflow's own runtime and memory; a fit made to
 fail is reported as failed; rerunning the same command without the failure completes.
 """
@@ -29,9 +28,11 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
 
-# The quick mode on two table1 images: a documented override (docs/cluster.md).
-QUICK = ["mode=quick", "experiments={table1: {images: [barbara, house]}}"]
-FAILING_FIT = "table1/house/0"
+# The quick mode on one table1 image (figure7 has its own fit and reuses Barbara's): a
+# documented override (docs/cluster.md). Two fits, 22 jobs.
+QUICK = ["mode=quick", "experiments={table1: {images: [barbara]}}"]
+FITS = {"table1/barbara/0", "figure7/kate/0"}
+FAILING_FIT = "figure7/kate/0"
 
 if not os.environ.get("DIP_SLURM_E2E"):
     pytest.skip(
@@ -136,13 +137,12 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def profile(tmp_path_factory) -> Path:
-    """The project's profile, pointed at this cluster's partition and polled more often."""
+    """The project's profile with this cluster's partition, polled more often, light jobs
+    smaller (the node has a few GB: many of them can run beside the fits)."""
     settings = yaml.safe_load(PROFILE.read_text())
-    settings["default-resources"]["slurm_partition"] = "debug"
-    settings["slurm-init-seconds-before-status-checks"] = 3
+    settings["default-resources"].update(slurm_partition="debug", mem_mb=300)
+    settings["slurm-init-seconds-before-status-checks"] = 5
     settings["latency-wait"] = 5
-    # Two CPUs and two fake GPUs: one thread per fit lets two fits share the node.
-    settings["set-threads"] = {"fit": 1}
     folder = tmp_path_factory.mktemp("profile")
     (folder / "config.yaml").write_text(yaml.safe_dump(settings))
     return folder
@@ -153,50 +153,11 @@ def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("workdir")
 
 
-TOY_SNAKEFILE = """\
-configfile: "config.yaml"
-localrules: all
-FITS = [(e, i, s) for e, exp in config["experiments"].items() for i in exp["images"] for s in [0]]
-rule all:
-    input: "reports/report.html"
-rule prepare:
-    output: directory("data/inputs/{experiment}/{image}/seed{seed}")
-    shell: "mkdir -p {output} && echo $SLURM_JOB_ID > {output}/gt.txt"
-rule fit:
-    input: "data/inputs/{experiment}/{image}/seed{seed}"
-    output: directory("results/fits/{experiment}/{image}/seed{seed}")
-    threads: 2
-    resources: gpu=1, mem_mb=lambda w: 1500 + 10 * len(w.image), runtime=lambda w: 10 + len(w.image)
-    params: fail=lambda w: "--fail" if f"{w.experiment}/{w.image}/{w.seed}" in config["inject_failure"] else ""
-    shell: "test -z '{params.fail}' && mkdir -p {output} && echo $CUDA_VISIBLE_DEVICES > {output}/meta.json"
-rule report:
-    input: [f"results/fits/{e}/{i}/seed{s}" for e, i, s in FITS]
-    output: "reports/report.html"
-    shell: "ls {input} > {output}"
-"""
-TOY_CONFIG = """\
-mode: paper
-inject_failure: []
-experiments:
-  table1: {images: [barbara, boat, house]}
-  figure7: {images: [kate]}
-"""
-
-
-@pytest.fixture(scope="module")
-def workflow(tmp_path_factory) -> Path:
-    """A stand-in for the project's workflow: same rule names, wildcards and resources."""
-    folder = tmp_path_factory.mktemp("workflow")
-    (folder / "Snakefile").write_text(TOY_SNAKEFILE)
-    (folder / "config.yaml").write_text(TOY_CONFIG)
-    return folder
-
-
-def snakemake(workflow: Path, workdir: Path, profile: Path, config: list[str], mirror: Path, timeout: int) -> Run:
+def snakemake(workdir: Path, profile: Path, config: list[str], mirror: Path, timeout: int) -> Run:
     """One run of the workflow through the profile, SIGKILLed (with its jobs) on timeout."""
     cmd = [
-        str(BIN / "snakemake"), "-s", str(workflow / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(workflow / "config.yaml"), "--profile", str(profile),
+        str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(REPO / "config.yaml"), "--profile", str(profile),
         "--config", *config,
     ]
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DIP_DATA_MIRROR": str(mirror)}
@@ -217,8 +178,8 @@ def snakemake(workflow: Path, workdir: Path, profile: Path, config: list[str], m
 
 
 @pytest.fixture(scope="module")
-def complete_run(cluster, workflow, profile, workdir, mirror) -> Run:
-    return snakemake(workflow, workdir, profile, QUICK, mirror, timeout=420)
+def complete_run(cluster, profile, workdir, mirror) -> Run:
+    return snakemake(workdir, profile, QUICK, mirror, timeout=600)
 
 
 def test_every_fit_runs_as_a_slurm_job_with_one_gpu(cluster, complete_run, workdir):
@@ -228,7 +189,7 @@ def test_every_fit_runs_as_a_slurm_job_with_one_gpu(cluster, complete_run, workd
         f"{p.parts[-3]}/{p.parts[-2]}/{p.name.removeprefix('seed')}"
         for p in (workdir / "results" / "fits").glob("*/*/seed*")
     }
-    assert set(fits) == on_disk and len(fits) == 3, (sorted(fits), sorted(on_disk))
+    assert set(fits) == on_disk == FITS, (sorted(fits), sorted(on_disk))
     for fit_id, sub in sorted(fits.items()):
         job = cluster.show_job(sub.slurm_id)
         say(
@@ -246,11 +207,11 @@ def test_every_fit_runs_as_a_slurm_job_with_one_gpu(cluster, complete_run, workd
 
 
 def test_a_failed_fit_is_reported_and_rerunning_completes(
-    cluster, workflow, profile, workdir, mirror, complete_run
+    cluster, profile, workdir, mirror, complete_run
 ):
     assert complete_run.returncode == 0, "needs the complete run"
     failing = snakemake(
-        workflow, workdir, profile, [*QUICK, f"inject_failure=[{FAILING_FIT}]"], mirror, timeout=240
+        workdir, profile, [*QUICK, f"inject_failure=[{FAILING_FIT}]"], mirror, timeout=300
     )
     assert failing.returncode != 0, failing.tail()
     experiment, image, seed = FAILING_FIT.split("/")
@@ -267,7 +228,7 @@ def test_a_failed_fit_is_reported_and_rerunning_completes(
     assert job["JobState"] == "FAILED"
     assert not (workdir / output).exists()
 
-    rerun = snakemake(workflow, workdir, profile, QUICK, mirror, timeout=300)
+    rerun = snakemake(workdir, profile, QUICK, mirror, timeout=480)
     assert rerun.returncode == 0, rerun.tail()
     assert FAILING_FIT in rerun.fits()
     assert (workdir / output / "meta.json").exists()
