@@ -3,7 +3,8 @@
 Needs root and the Debian packages slurmctld, slurmd, slurm-client and munge; run it with
 `make test-slurm` (tests/slurm/run_slurm_e2e.sh installs them). Snakemake runs with a copy of
 workflow/profiles/slurm that names the test partition, in a temporary working directory, on
-the quick mode restricted to one table1 image (plus figure7's own fit). Checked: every fit ran
+the quick mode cut down by tests/slurm/short-quick.yaml (one table1 image, figure7's own fit,
+12 iterations). Checked: every fit ran
 as a Slurm job that carried one GPU and the workflow's own runtime and memory; a fit made to
 fail is reported as failed; rerunning the same command without the failure completes.
 """
@@ -28,9 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
 
-# The quick mode on one table1 image (figure7 has its own fit and reuses Barbara's): a
-# documented override (docs/cluster.md). Two fits, 22 jobs.
-QUICK = ["mode=quick", "experiments={table1: {images: [barbara]}}"]
+# The quick mode cut down to one table1 image and 12 iterations: two fits, 22 jobs.
+SHORT = Path(__file__).parent / "short-quick.yaml"
+QUICK = ["mode=quick"]
 FITS = {"table1/barbara/0", "figure7/kate/0"}
 FAILING_FIT = "figure7/kate/0"
 
@@ -157,7 +158,7 @@ def snakemake(workdir: Path, profile: Path, config: list[str], mirror: Path, tim
     """One run of the workflow through the profile, SIGKILLed (with its jobs) on timeout."""
     cmd = [
         str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(REPO / "config.yaml"), "--profile", str(profile),
+        "--configfile", str(REPO / "config.yaml"), str(SHORT), "--profile", str(profile),
         "--config", *config,
     ]
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DIP_DATA_MIRROR": str(mirror)}
