@@ -135,7 +135,8 @@ class LocalSlurm:
             self._start_munge()
             pidfiles = self.known_pidfiles()
             self._start("slurmctld", ["slurmctld"], pidfiles["slurmctld"])
-            self._wait("controller", lambda: "UP" in self.cmd(["scontrol", "ping"]), 30, "slurmctld")
+            controller_up = lambda: "UP" in self.cmd(["scontrol", "ping"])  # noqa: E731
+            self._wait("controller", controller_up, 30, "slurmctld")
             self._start("slurmd", ["slurmd", "-N", "localhost"], pidfiles["slurmd"])
             self._wait("node idle", self._node_idle, 60, "slurmd")
         except BaseException:
@@ -223,7 +224,8 @@ class LocalSlurm:
                 shutil.copy2(ETC / name, self.backup / name)
         (ETC / "slurm.conf").write_text(
             SLURM_CONF.format(
-                cluster=CLUSTER, state=self.state, cpus=self.cpus, memory_mb=self.memory_mb, gpus=FAKE_GPUS
+                cluster=CLUSTER, state=self.state, cpus=self.cpus,
+                memory_mb=self.memory_mb, gpus=FAKE_GPUS,
             )
         )
         (ETC / "gres.conf").write_text(GRES_CONF.format(gpus=FAKE_GPUS))
