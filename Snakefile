@@ -18,6 +18,23 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# On a cluster only the fits are worth a job of their own: the light rules (seconds each) run
+# in the Snakemake process itself, which also keeps downloads on the login node.
+localrules:
+    all,
+    download,
+    fetch,
+    prepare,
+    evaluate,
+    run_config,
+    architecture,
+    table1,
+    figure7,
+    curves,
+    snapshots,
+    report,
+
+
 onstart:
     if workflow.local_exec:
         shell("dip estimate --config-json {ESTIMATE_CONFIG:q}")
