@@ -46,9 +46,22 @@ class Entry:
     height: int = 0
 
 
+#: id(files) -> (files, its length, parsed entries). Planning a DAG asks for the registry
+#: thousands of times; the config is not changed while Snakemake runs. Keeping `files` in the
+#: cache keeps its id from being reused; the length check catches entries added later.
+_PARSED: dict[int, tuple[dict, int, dict]] = {}
+
+
 def registry(config: dict) -> dict[str, Entry]:
     """Registry path -> Entry, in the order the config lists them (checked)."""
     files = (config.get("data") or {}).get("files") or {}
+    hit = _PARSED.get(id(files))
+    if hit is None or hit[0] is not files or hit[1] != len(files):
+        hit = _PARSED[id(files)] = (files, len(files), _parse(files))
+    return dict(hit[2])
+
+
+def _parse(files: dict) -> dict[str, Entry]:
     out = {}
     for path, fields in files.items():
         missing = [k for k in _FIELDS if not (fields or {}).get(k)]
