@@ -28,7 +28,7 @@ report: install         ## Snakemake's own report of the last run
 	$(BIN)/snakemake --report reports/snakemake-report.html
 
 test: install           ## unit tests + quick end-to-end + browser check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=8
 
 test-slurm: install     ## quick mode through a real local Slurm (root + apt)
 	bash tests/slurm/run_slurm_e2e.sh
