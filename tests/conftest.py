@@ -25,3 +25,14 @@ def mirror() -> Path:
     if m is None:
         pytest.skip("no data mirror: set DIP_DATA_MIRROR to a directory with MANIFEST.tsv")
     return m
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny nets run faster on one thread than on contended cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

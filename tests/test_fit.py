@@ -19,13 +19,7 @@ from dip.operators import Identity, Inpainting, LanczosDownsampler
 TINY = SkipConfig(4, 1, down=(8, 8), up=(8, 8), skip=(2, 2))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets run faster on one thread than on contended cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def problem(seed: int = 0, size: int = 32):
