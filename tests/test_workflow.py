@@ -25,7 +25,7 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = 
         SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(REPO / "config.yaml"), *args,
     ]
-    run_env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", **(env or {})}
+    run_env = {**os.environ, **(env or {})}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=run_env)
 
 

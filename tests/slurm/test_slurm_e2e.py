@@ -163,7 +163,7 @@ def snakemake(
         "--configfile", str(REPO / "config.yaml"), str(SHORT), "--profile", str(profile),
         "--config", *config,
     ]
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DIP_DATA_MIRROR": str(mirror)}
+    env = {**os.environ, "DIP_DATA_MIRROR": str(mirror)}
     say(f"snakemake --profile <test copy> --config {' '.join(config)}")
     start = time.monotonic()
     log = workdir / f"snakemake-{time.strftime('%H%M%S')}.log"
