@@ -7,11 +7,14 @@ comes from a real fit. Used by the evaluation, table, figure and report tests.
 import argparse
 import csv
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from dip.fit import FitSettings
 from dip.images import save_image
+from dip.presets import get_preset
 
 TABLE1 = ("barbara", "boat", "house")
 SEEDS = (0, 1)
@@ -36,15 +39,12 @@ def quantized(img: np.ndarray) -> np.ndarray:
     return (np.round(img * 255) / 255).astype(np.float32)
 
 
-#: The resolved settings a fit records in meta.json, by preset (values as the paper's runs).
-CONFIGS = {
-    "table1": {"preset": "table1", "lr": 0.001, "iterations": ITERATIONS, "reg_noise_std": 0.03,
-               "net": {"upsample_mode": "bilinear", "input_depth": 32}, "optimizer": "adam",
-               "backtrack": True, "legacy": False},
-    "text_inpainting": {"preset": "text_inpainting", "lr": 0.01, "iterations": ITERATIONS, "reg_noise_std": 0.03,
-                        "net": {"upsample_mode": "nearest", "input_depth": 32}, "optimizer": "adam",
-                        "backtrack": True, "legacy": False},
-}
+def fit_config(preset: str, seed: int) -> dict:
+    """The `config` a fit records in meta.json, built from the engine's own dataclasses."""
+    p = get_preset(preset)
+    settings = FitSettings(iterations=ITERATIONS, lr=p.lr, reg_noise_std=p.reg_noise_std, seed=seed)
+    return json.loads(json.dumps({"preset": asdict(p), **asdict(settings), "device": "cpu",
+                                  "device_type": "cpu", "legacy": False}))
 
 
 def write_fit(fit: Path, gt_prepared: np.ndarray, seed: int, noise: float, preset: str) -> None:
@@ -64,7 +64,7 @@ def write_fit(fit: Path, gt_prepared: np.ndarray, seed: int, noise: float, prese
     for it in SNAPSHOT_ITERS:
         save_image(fit / "snapshots" / f"iter_{it:06d}.png", gt_prepared * it / ITERATIONS)
     meta = {
-        "config": CONFIGS[preset], "preset": preset, "seed": seed, "device": "cpu", "device_name": "Synthetic CPU",
+        "config": fit_config(preset, seed), "preset": preset, "seed": seed, "device": "cpu", "device_name": "Synthetic CPU",
         "torch_version": "2.13.0", "iterations": ITERATIONS, "wall_s": 2.0 + seed, "it_per_s": ITERATIONS / (2.0 + seed),
         "backtracks": seed, "params": 3002627 if preset == "text_inpainting" else 2217573, "image_size": list(gt_prepared.shape[:2]),
     }
@@ -114,9 +114,8 @@ def build(root: Path, mode: str = "paper") -> dict:
             "table1": {"preset": "table1", "images": list(TABLE1), "seeds": list(SEEDS), "iterations": ITERATIONS},
             "figure7": {"preset": "text_inpainting", "images": ["kate"], "seeds": [0], "reuse": {"barbara": "table1"}},
         },
-        "data": {"files": {f"table1/{i}.png": {"image": i, "role": "gt", "sha256": f"{k:064x}",
-                                               "url": f"https://example.org/synthetic/{i}.png"}
-                           for k, i in enumerate(TABLE1)}},
+        "data": [{"path": f"table1/{i}.png", "role": "gt", "sha256": f"{k:064x}",
+                  "url": f"https://example.org/synthetic/{i}.png"} for k, i in enumerate(TABLE1)],
         "machine": {"hostname": "synthetic", "cpu_count": 2},
     }
     (root / "results/run_config.json").write_text(json.dumps(run_config))

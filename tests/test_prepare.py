@@ -143,3 +143,14 @@ def test_rule_arguments_from_the_experiments(config):
     paper["experiments"]["table1"].update(mask="bernoulli", missing=0.5, crop_multiple=32)
     assert plan.prepare_args(paper, "table1", "boat", 0) == (
         "--gt data/raw/table1/boat.png --mask-bernoulli 0.5 --seed 0 --crop-multiple 32")
+
+
+def test_barbara_is_padded_like_the_notebook_in_paper_mode_only(config):
+    from dip import experiments
+
+    paper = {**config, "mode": "paper"}
+    assert plan.prepare_args(paper, "table1", "barbara", 0).endswith("--seed 0 --pad-to 514")
+    assert plan.prepare_args(paper, "table1", "boat", 0).endswith("--seed 0 --crop-multiple 64")
+    assert experiments.pixels(paper, experiments.Fit("table1", "barbara", 0)) == 514 * 514
+    quick = {**config, "mode": "quick"}
+    assert plan.prepare_args(quick, "table1", "barbara", 0).endswith("--seed 0 --crop 64")

@@ -161,10 +161,33 @@ def test_pitfall_choices_follow_the_fits_switches():
     from dip.report import our_choices
 
     def bn(configs):
-        return next(c["ours"] for c in our_choices(configs) if c["topic"].startswith("BN"))
+        return next(c["ours"] for c in our_choices(configs, None) if c["topic"].startswith("BN"))
 
     assert bn([{"legacy": False}]).startswith("current PyTorch defaults")
-    assert bn([{"net": {"legacy": True}}]).startswith("legacy switch on")
+    assert bn([{"legacy": True}]).startswith("legacy switch on")
     assert bn([{"legacy": True}, {"legacy": False}]).startswith("both")
-    backtracking = next(c["ours"] for c in our_choices([{"backtrack_every": 50}]) if c["topic"] == "Backtracking")
+    backtracking = next(c["ours"] for c in our_choices([{"backtrack_every": 50}], None) if c["topic"] == "Backtracking")
     assert backtracking == "always on, whatever the plotting, checked every 50 iterations"
+
+
+def test_this_run_column_is_read_from_the_fits(run):
+    from dip.report import experiments, fit_records, hyperparameters
+
+    mode, root = run
+    run_config = json.loads((root / "results/run_config.json").read_text())
+    ran = {h["experiment"]: {r["setting"]: r["ran"] for r in h["rows"]}
+           for h in hyperparameters(experiments(run_config), fit_records(root / "results"))}
+    assert "–" not in ran["table1"].values() and "–" not in ran["figure7"].values()
+    assert ran["table1"]["upsampling"] == "bilinear (align_corners=False)"
+    assert ran["figure7"]["upsampling"] == "nearest"
+    assert ran["table1"]["learning rate"] == "0.001" and ran["figure7"]["learning rate"] == "0.01"
+    assert ran["table1"]["iterations"] == "40" and ran["table1"]["BN γ initialisation"] == "γ = 1, legacy switch off"
+    assert ran["table1"]["backtracking"].endswith("checked every 50 iterations")
+    barbara = ran["table1"]["Barbara padding"]
+    if mode == "quick":
+        assert barbara == "none: fitted at 24 × 24"
+    else:
+        padded = [json.loads(p.read_text())["prepared_extent"]["output"]["psnr"]
+                  for p in (root / "results/metrics/table1/barbara").glob("seed*.json")]
+        assert barbara == (f"reflection pad to 34 × 34; PSNR on the original 32 × 32 "
+                           f"(on the padded image: {statistics.fmean(padded):.2f} dB)")

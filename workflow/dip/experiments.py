@@ -61,6 +61,14 @@ def quick_crop(config: dict, name: str) -> int:
     return int(experiment(config, name).get("quick_crop", config["quick"]["crop"]))
 
 
+def pad_to(config: dict, name: str, image: str) -> int | None:
+    """Side an image is reflection-padded to before fitting (paper mode only; quick mode crops)."""
+    if is_quick(config):
+        return None
+    side = experiment(config, name).get("pad_to", {}).get(image)
+    return None if side is None else int(side)
+
+
 def seeds(config: dict, name: str) -> list[int]:
     if is_quick(config):
         return list(config["quick"]["seeds"])
@@ -164,9 +172,13 @@ def fit_args(config: dict, fit: Fit) -> list[str]:
 
 
 def pixels(config: dict, fit: Fit) -> int:
-    """Pixel count of a fit's image: the quick crop, else the ground truth's registered size."""
+    """Pixel count of a fit's image: the quick crop, the padded size, else the ground truth's
+    registered size."""
     if is_quick(config):
         return quick_crop(config, fit.experiment) ** 2
+    side = pad_to(config, fit.experiment, fit.image)
+    if side is not None:
+        return side * side
     from .data import image_size
 
     height, width = image_size(config, fit.image)

@@ -12,10 +12,14 @@ def prepare_inputs(config: dict, experiment: str, image: str) -> dict[str, str]:
     return {role: data.raw_path(path) for role, path in roles.items() if role in _ROLE_OPTIONS}
 
 
-def crop_args(config: dict, experiment: str) -> list[str]:
-    """Quick mode: the quick centre crop. Otherwise the experiment's (else its preset's) multiple."""
+def geometry_args(config: dict, experiment: str, image: str) -> list[str]:
+    """Quick mode: the quick centre crop. Otherwise the experiment's reflection pad for this
+    image if it names one (`pad_to`), else a crop to its (else its preset's) multiple."""
     if experiments.is_quick(config):
         return ["--crop", str(experiments.quick_crop(config, experiment))]
+    side = experiments.pad_to(config, experiment, image)
+    if side is not None:
+        return ["--pad-to", str(side)]
     exp = experiments.experiment(config, experiment)
     multiple = exp.get("crop_multiple")
     if multiple is None:
@@ -33,5 +37,5 @@ def prepare_args(config: dict, experiment: str, image: str, seed: int) -> str:
     exp = experiments.experiment(config, experiment)
     if exp.get("mask", "bernoulli") == "bernoulli":
         args += ["--mask-bernoulli", str(float(exp.get("missing", 0.5)))]
-    args += ["--seed", str(int(seed))] + crop_args(config, experiment)
+    args += ["--seed", str(int(seed))] + geometry_args(config, experiment, image)
     return " ".join(args)

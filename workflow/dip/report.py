@@ -19,34 +19,8 @@ from .tables import DISPLAY, fmt, read_csv, title
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
-#: Keys that may hold a setting in a resolved preset / fit config, most specific first.
-RAN_KEYS = {
-    "upsampling": ("upsample_mode", "upsample", "upsampling"),
-    "input z": ("input_depth", "input_channels", "in_channels"),
-    "loss": ("loss",),
-    "input noise σ_r per iteration": ("reg_noise_std", "reg_noise", "sigma_r", "input_noise"),
-    "optimiser": ("optimizer", "optimiser"),
-    "learning rate": ("lr", "learning_rate"),
-    "iterations": ("iterations", "num_iter"),
-    "backtracking": ("backtrack", "backtracking", "backtrack_db"),
-    "BN γ initialisation": ("legacy", "bn_init"),
-}
-
 #: PSNR gap (dB) under which an image counts as reproduced.
 TOLERANCE_DB = 0.3
-
-
-def find_key(tree, keys: tuple[str, ...]):
-    """First value found under any of `keys` anywhere in a nested dict (breadth first)."""
-    queue = [tree]
-    while queue:
-        node = queue.pop(0)
-        if isinstance(node, dict):
-            for k in keys:
-                if k in node and not isinstance(node[k], dict):
-                    return node[k]
-            queue.extend(v for v in node.values() if isinstance(v, dict))
-    return None
 
 
 def flatten(tree: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -62,32 +36,12 @@ def flatten(tree: dict, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def data_files(run_config: dict) -> list[dict]:
-    """Every data-registry entry with a URL: path, url, sha256 (any nesting of the registry)."""
-    found = []
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            if "url" in node:
-                found.append({"path": node.get("path") or "/".join(path), "url": node["url"],
-                              "sha256": node.get("sha256", "–"), "role": node.get("role", "")})
-                return
-            for k, v in node.items():
-                walk(v, path + [str(k)])
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, path + [str(i)])
-
-    for key in ("data", "data_registry", "registry"):
-        if key in run_config:
-            walk(run_config[key], [])
-    return sorted(found, key=lambda f: f["path"])
+    """The data files this run used (path, role, url, sha256), as `dip run-config` recorded them."""
+    return sorted(run_config.get("data", []), key=lambda f: f["path"])
 
 
 def experiments(run_config: dict) -> list[dict]:
-    exps = run_config.get("experiments") or {}
-    if isinstance(exps, list):
-        exps = {e.get("name", str(i)): e for i, e in enumerate(exps)}
-    return [{"name": name, **(cfg if isinstance(cfg, dict) else {})} for name, cfg in exps.items()]
+    return [{"name": name, **cfg} for name, cfg in run_config.get("experiments", {}).items()]
 
 
 def fit_records(results: Path | None) -> list[dict]:
@@ -192,10 +146,26 @@ def conclusions(rows: list[dict], mode: str) -> list[str]:
     return out
 
 
-def our_choices(configs: list[dict]) -> list[dict]:
-    """Each pitfall with the choice this run follows; switches are read from the fits' configs."""
-    legacy = {bool(find_key(c, ("legacy",))) for c in configs}
-    every = {find_key(c, ("backtrack_every", "check_every")) for c in configs} - {None}
+def padding(records: list[dict]) -> str | None:
+    """How the fits of Barbara (the image the Table-1 notebook pads) were sized, from their
+    meta.json and metrics; None when no such fit was scored."""
+    fits = [r for r in records if r["image"] == "barbara" and "metrics" in r]
+    if not fits:
+        return None
+    h, w = fits[0]["meta"]["image_size"]
+    oh, ow = fits[0]["metrics"]["box"][2:]
+    if (h, w) == (oh, ow):
+        return f"none: fitted at {h} × {w}"
+    padded = [r["metrics"]["prepared_extent"]["output"]["psnr"] for r in fits]
+    return (f"reflection pad to {h} × {w}; PSNR on the original {oh} × {ow} "
+            f"(on the padded image: {statistics.fmean(padded):.2f} dB)")
+
+
+def our_choices(configs: list[dict], barbara: str | None) -> list[dict]:
+    """Each pitfall with the choice this run follows; switches are read from the fits' configs
+    (meta.json `config`), Barbara's sizing from `padding`."""
+    legacy = {bool(c.get("legacy")) for c in configs}
+    every = {c["backtrack_every"] for c in configs if "backtrack_every" in c}
     if legacy == {True, False}:
         bn = "both: some experiments run with the legacy switch on, some off (see hyper-parameters)"
     elif legacy == {True}:
@@ -208,38 +178,56 @@ def our_choices(configs: list[dict]) -> list[dict]:
         "Final image": "the same: output.png is the network output in train mode after the last iteration",
         "Backtracking": f"always on, whatever the plotting{checks}",
         "Seeds": "every fit is seeded and the table gives mean ± std over seeds",
-        "Barbara padding": "metrics on the original 512 × 512 extent (the padded score is kept in metrics.json)",
+        "Barbara padding": barbara or "no Barbara fit in this run",
         "Determinism": "seeded, but bilinear runs on a GPU are not bit-for-bit repeatable",
     }
     return [{"topic": t, "fact": f, "ours": choices.get(t, "–")} for t, f in paper.PITFALLS]
 
 
-def hyperparameters(exps: list[dict], records: list[dict], architecture: dict) -> list[dict]:
-    """Per experiment whose preset the paper covers: paper vs official code vs what we ran."""
+#: How the engine feeds the network, by preset `input`.
+_INPUTS = {"noise": "{depth} channels, U(0, 1) × 0.1, image size", "meshgrid": "2-channel meshgrid",
+           "image": "the given image ({depth} channels)"}
+
+
+def ran_settings(meta: dict, barbara: str | None) -> dict[str, str]:
+    """What one fit ran, per hyper-parameter row, from its meta.json (the engine's own record)."""
+    cfg = meta["config"]
+    preset = cfg["preset"]
+    up = preset["net"]["upsample"]
+    up = up if isinstance(up, str) else " / ".join(up)
+    if "bilinear" in up:
+        up += f" (align_corners={cfg['legacy']})"
+    return {
+        "network": f"{meta['params']:,} parameters",
+        "upsampling": up,
+        "input z": _INPUTS[preset["input"]].format(depth=preset["input_depth"]),
+        "input noise σ_r per iteration": f"{cfg['reg_noise_std']:g}",
+        "optimiser": "Adam, default betas, constant learning rate",  # the engine's only optimiser
+        "learning rate": f"{cfg['lr']:g}",
+        "iterations": str(meta["iterations"]),
+        "loss": "mean((out − x₀)² · m)" if preset["task"] == "inpainting" else "MSE through the forward operator",
+        "backtracking": (f"always on: restore the last good weights on a > {cfg['backtrack_drop_db']:g} dB drop "
+                         f"of PSNR vs x₀ or a non-finite loss, checked every {cfg['backtrack_every']} iterations"),
+        "Barbara padding": barbara or "–",
+        "final image": "network output in train mode (output.npy)",
+        "BN γ initialisation": "U(0, 1), legacy switch on" if cfg["legacy"] else "γ = 1, legacy switch off",
+    }
+
+
+def hyperparameters(exps: list[dict], records: list[dict]) -> list[dict]:
+    """Per experiment whose preset the paper covers: paper vs official code vs what we ran (read
+    from the experiment's first fit; "–" everywhere when it has none)."""
     out = []
     for exp in exps:
-        preset = exp.get("preset")
-        facts = paper.HYPERPARAMETERS.get(preset)
+        facts = paper.HYPERPARAMETERS.get(exp["preset"])
         if not facts:
             continue
-        meta = next((r["meta"] for r in records if r["experiment"] == exp["name"]), {})
-        ran_config = meta.get("config") or (architecture.get("preset_config") if architecture.get("preset") == preset else {}) or {}
-        ran_config = {**ran_config, **{k: v for k, v in exp.items() if k not in ("name", "images", "seeds")}}
-        rows = []
-        for setting, in_paper, official in facts:
-            ran = find_key(ran_config, RAN_KEYS[setting]) if setting in RAN_KEYS else None
-            if setting == "iterations" and meta.get("iterations") is not None:
-                ran = meta["iterations"]
-            if setting == "final image":
-                ran = "network output in train mode (output.npy)"
-            if setting == "network" and meta.get("params") is not None:
-                ran = f"{meta['params']:,} parameters"
-            if setting == "BN γ initialisation" and isinstance(ran, bool):
-                ran = "U(0, 1), legacy switch on" if ran else "γ = 1, legacy switch off"
-            rows.append({"setting": setting, "paper": in_paper, "official": official,
-                         "ran": "–" if ran is None else str(ran)})
-        out.append({"experiment": exp["name"], "preset": preset, "rows": rows,
-                    "resolved": flatten(ran_config) if ran_config else []})
+        mine = [r for r in records if r["experiment"] == exp["name"]]
+        ran = ran_settings(mine[0]["meta"], padding(mine)) if mine else {}
+        rows = [{"setting": setting, "paper": in_paper, "official": official, "ran": ran.get(setting, "–")}
+                for setting, in_paper, official in facts]
+        out.append({"experiment": exp["name"], "preset": exp["preset"], "rows": rows,
+                    "resolved": flatten(mine[0]["meta"]["config"]) if mine else []})
     return out
 
 
@@ -284,7 +272,7 @@ def context(run_config: dict, architecture: dict, reports: Path, results: Path |
         "mode": mode, "quick": mode == "quick",
         "experiments": exps,
         "architecture": architecture,
-        "hyperparameters": hyperparameters(exps, records, architecture),
+        "hyperparameters": hyperparameters(exps, records),
         "data_files": data_files(run_config),
         "machine": flatten(run_config["machine"]) if isinstance(run_config.get("machine"), dict) else [],
         "tables": tables,
@@ -293,8 +281,7 @@ def context(run_config: dict, architecture: dict, reports: Path, results: Path |
         "snapshots": relative_images(reports, out_file, "snapshots*.png"),
         "runtime": runtime(records),
         "spread": spread(records),
-        "pitfalls": our_choices([r["meta"].get("config") or {} for r in records]
-                                + [architecture.get("preset_config") or {}]),
+        "pitfalls": our_choices([r["meta"]["config"] for r in records], padding(records)),
         "tolerance": TOLERANCE_DB,
     }
 

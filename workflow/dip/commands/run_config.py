@@ -1,4 +1,4 @@
-"""Write the resolved run configuration (mode applied, data provenance, software) as JSON."""
+"""Write the resolved run configuration (mode applied, the data files it uses, software) as JSON."""
 
 import json
 import platform
@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from .. import experiments
+from .. import data, experiments
 from ..errors import DipError
 from ..atomic import write_text
 
@@ -22,7 +22,8 @@ def run(args) -> int:
     except json.JSONDecodeError as exc:
         raise DipError(f"--config-json is not valid JSON: {exc}") from None
     doc = experiments.resolved(config)
-    doc["data"] = config.get("data", {})
+    used = [data.entry(config, path) for path in data.required_files(config)]
+    doc["data"] = [{"path": e.path, "role": e.role, "url": e.url, "sha256": e.sha256} for e in used]
     doc["machine"] = {
         "python": sys.version.split()[0],
         "torch": torch.__version__,
