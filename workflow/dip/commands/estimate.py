@@ -27,12 +27,19 @@ def human(seconds: float) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h" if hours >= 1 else f"{seconds / 60:.0f} min"
 
 
+def _done(config: dict, fit: experiments.Fit) -> bool:
+    """A finished fit with the iterations this config asks for (quick and paper mode share paths)."""
+    meta = Path(fit.out_dir) / "meta.json"
+    return meta.is_file() and json.loads(meta.read_text()).get("iterations") == experiments.iterations(
+        config, fit.experiment)
+
+
 def run(args) -> int:
     try:
         config = json.loads(args.config_json)
     except json.JSONDecodeError as exc:
         raise DipError(f"--config-json is not valid JSON: {exc}") from None
-    todo = [f for f in experiments.all_fits(config) if not Path(f.out_dir).exists()]
+    todo = [f for f in experiments.all_fits(config) if not _done(config, f)]
     if not todo:
         return 0
     device = resolve_device(config.get("device", "auto"))
