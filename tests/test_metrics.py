@@ -1,0 +1,69 @@
+"""Metrics: our PSNR/SSIM are scikit-image's, and agree with the textbook formulas."""
+
+import numpy as np
+import pytest
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from dip import metrics
+
+
+@pytest.fixture
+def pair():
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(size=(40, 48)).astype(np.float32)
+    img = np.clip(ref + rng.normal(0, 0.05, ref.shape), 0, 1).astype(np.float32)
+    return img, ref
+
+
+def test_psnr_equals_scikit_image_and_the_formula(pair):
+    img, ref = pair
+    ours = metrics.psnr(img, ref)
+    assert ours == peak_signal_noise_ratio(ref.astype(np.float64), img.astype(np.float64), data_range=1.0)
+    mse = np.mean((img.astype(np.float64) - ref) ** 2)
+    assert ours == pytest.approx(10 * np.log10(1.0 / mse), abs=1e-9)
+
+
+def test_psnr_clips_the_output_to_the_data_range(pair):
+    img, ref = pair
+    overshoot = img.copy()
+    overshoot[0, 0] = 1.7  # a net without sigmoid can leave [0, 1]; a saved PNG cannot
+    assert metrics.psnr(overshoot, ref) == metrics.psnr(np.clip(overshoot, 0, 1), ref)
+
+
+def test_ssim_equals_scikit_image_grey_and_colour(pair):
+    img, ref = pair
+    expected = structural_similarity(ref.astype(np.float64), img.astype(np.float64), data_range=1.0)
+    assert metrics.ssim(img, ref) == expected
+    assert metrics.ssim(ref, ref) == pytest.approx(1.0)
+    rgb_img, rgb_ref = np.stack([img] * 3, -1), np.stack([ref] * 3, -1)
+    assert metrics.ssim(rgb_img, rgb_ref) == pytest.approx(expected)
+
+
+def test_quantize_is_what_an_8_bit_png_holds(pair):
+    img, _ = pair
+    q = metrics.quantize(img)
+    assert np.array_equal(q * 255, np.round(q * 255))
+    assert np.abs(q - img).max() <= 0.5 / 255 + 1e-7
+
+
+def test_quality_scores_float_and_8_bit(pair):
+    img, ref = pair
+    q = metrics.quality(img, ref)
+    assert set(q) == {"psnr", "ssim", "psnr_uint8", "ssim_uint8"}
+    assert q["psnr"] == metrics.psnr(img, ref)
+    assert q["psnr_uint8"] == metrics.psnr(metrics.quantize(img), ref)
+    assert q["psnr"] != q["psnr_uint8"]
+
+
+def test_sr_protocol_is_luma_psnr_without_the_border():
+    rng = np.random.default_rng(1)
+    ref = rng.uniform(size=(32, 36, 3))
+    img = np.clip(ref + rng.normal(0, 0.03, ref.shape), 0, 1)
+    img[:4] = 0  # damage only the border: it must not count at scale 4
+    # ITU-R BT.601 luma of [0, 1] RGB, on the [16, 235] scale, divided by 255.
+    weights = np.array([65.481, 128.553, 24.966])
+    y = lambda x: (16 + x @ weights) / 255.0  # noqa: E731
+    mse = np.mean((y(img)[4:-4, 4:-4] - y(ref)[4:-4, 4:-4]) ** 2)
+    assert metrics.psnr_sr(img, ref, 4) == pytest.approx(10 * np.log10(1.0 / mse), abs=1e-6)
+    # A grey image is its own luma.
+    assert metrics.psnr_sr(img[..., 0], ref[..., 0], 4) == metrics.psnr(img[4:-4, 4:-4, 0], ref[4:-4, 4:-4, 0])
