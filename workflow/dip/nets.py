@@ -173,7 +173,13 @@ class Scale(nn.Module):
         self.decoder = nn.Sequential(*decoder)
 
     def decode(self, x: torch.Tensor, deeper: torch.Tensor) -> torch.Tensor:
-        """Combine this scale's input ``x`` with the (not yet upsampled) deeper result."""
+        """Combine this scale's input ``x`` with the (not yet upsampled) deeper result.
+
+        The crop runs at every scale, so the output always has the input's size. The official
+        code crops only inside its concat: with no skip branch and an odd-sized map it keeps the
+        extra row (96 x 80 comes out 96 x 96). Where the sizes divide (the presets' crops) the
+        two are the same function.
+        """
         deeper = centre_crop(self.upsample(deeper), x.shape[-2], x.shape[-1])
         if self.skip is not None:
             deeper = torch.cat([self.skip(x), deeper], dim=1)
