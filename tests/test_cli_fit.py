@@ -148,6 +148,29 @@ def test_resume_refuses_other_settings(files, capsys):
     assert err.count("\n") == 1 and "lr" in err and not out.exists()
 
 
+def test_resume_auto_passes_over_other_settings_and_tidies_up(files, capsys):
+    out = files["out"]
+    assert table1(files, "--checkpoint-every", 2, "--fail-at-iteration", 2) == 1
+    (stale,) = leftovers(out)
+    capsys.readouterr()
+    assert table1(files, "--checkpoint-every", 2, "--lr", "0.5", "--resume", "auto") == 0
+    err = capsys.readouterr().err
+    assert "not resuming" in err and "lr" in err and "starting afresh" in err
+    assert "resuming from" not in err
+    assert json.loads((out / "meta.json").read_text())["config"]["lr"] == 0.5
+    assert leftovers(out) == []  # the unusable work directory went with the success
+
+
+def test_resume_auto_continues_a_matching_checkpoint(files, tmp_path, capsys):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert table1(files, "--checkpoint-every", 2, out=straight) == 0
+    assert table1(files, "--checkpoint-every", 2, "--fail-at-iteration", 2, out=resumed) == 1
+    capsys.readouterr()
+    assert table1(files, "--checkpoint-every", 2, "--resume", "auto", out=resumed) == 0
+    assert "resuming from iteration 2" in capsys.readouterr().err
+    assert (straight / "output.npy").read_bytes() == (resumed / "output.npy").read_bytes()
+
+
 def test_resume_without_checkpoint_starts_afresh(files, capsys):
     assert table1(files, "--resume") == 0
     assert "starting afresh" in capsys.readouterr().err

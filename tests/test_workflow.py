@@ -50,6 +50,9 @@ def test_paper_plan_has_33_table1_fits_and_one_figure7_fit(tmp_path):
     assert len(fits) == len(set(fits)) == 34
     assert sum(f.startswith("results/fits/table1/") for f in fits) == 33
     assert [f for f in fits if f.startswith("results/fits/figure7/")] == ["results/fits/figure7/kate/seed0"]
+    # A rerun after a killed fit goes on from its last checkpoint.
+    commands = re.findall(r"dip fit .*?--out \S+", out)
+    assert len(commands) == 34 and all("--resume auto" in c for c in commands)
 
 
 def test_failure_injection_reaches_the_fit_command(tmp_path):

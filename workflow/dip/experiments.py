@@ -157,6 +157,8 @@ def fit_args(config: dict, fit: Fit) -> list[str]:
         "--device", config.get("device", "auto"),
         "--trace-every", str(trace_every(config)),
         "--snapshots", ",".join(map(str, snapshots(config, fit.experiment))),
+        # A rerun after a killed job (time limit, preemption) goes on from its last checkpoint.
+        "--resume", "auto",
     ]
     if preset.task == "inpainting":
         args += ["--mask", f"{inp}/mask.png"]

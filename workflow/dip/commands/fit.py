@@ -5,7 +5,9 @@ Writes output.png/.npy, ema.png/.npy, trace.csv, snapshots/, meta.json and check
 directory (.NAME.tmp-*) that is renamed to --out when it finishes, so a failed run never
 leaves a half-written --out. A failed run that got as far as a checkpoint keeps its hidden
 directory; --resume continues from --out/checkpoint.pt or from that directory (and starts
-afresh when there is neither).
+afresh when there is neither). A checkpoint made with other settings is refused; with
+`--resume auto` (what the workflow passes) it is passed over instead, so a rerun after a
+killed job continues where it can and starts afresh where it cannot.
 
 One --seed sets the weights, the input z, the input-noise draws and a --mask-bernoulli mask;
 on the CPU the same seed gives a bit-identical output.
@@ -56,7 +58,9 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}; "
                    "auto = cuda, else mps, else cpu")
-    p.add_argument("--resume", action="store_true", help="continue from a checkpoint if any")
+    p.add_argument("--resume", nargs="?", const="strict", choices=("strict", "auto"),
+                   help="continue from a checkpoint if any; a checkpoint made with other "
+                        "settings is an error, or with 'auto' is passed over (start afresh)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
     p.add_argument("--ema-weight", type=float, help="output average weight (default: preset's)")
     p.add_argument("--trace-every", type=int, default=50, metavar="K")
@@ -152,28 +156,41 @@ def _load_sized(path: str, what: str, shape: tuple[int, ...]) -> np.ndarray:
     return img
 
 
-def _find_checkpoint(out: Path) -> Path | None:
-    """out/checkpoint.pt, else the newest hidden work directory of a failed run."""
-    if (out / CHECKPOINT).is_file():
-        return out
+def _checkpoint_dirs(out: Path) -> list[Path]:
+    """Where a fit could resume from, best first: out itself, then the hidden work directories
+    of failed runs, newest first."""
     partial = [d for d in out.parent.glob(f".{out.name}.tmp-*") if (d / CHECKPOINT).is_file()]
-    return max(partial, key=lambda d: (d / CHECKPOINT).stat().st_mtime, default=None)
+    partial.sort(key=lambda d: (d / CHECKPOINT).stat().st_mtime, reverse=True)
+    return ([out] if (out / CHECKPOINT).is_file() else []) + partial
 
 
-def _check_resumable(directory: Path, config: dict, iterations: int) -> None:
+def _not_resumable(directory: Path, config: dict, iterations: int) -> str | None:
+    """Why the checkpoint in ``directory`` cannot continue this fit, or None if it can."""
     try:
         ck = load_checkpoint(directory / CHECKPOINT)
         before = ck["info"]["config"]
-    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is bad input here
-        raise DipError(f"cannot read checkpoint in {directory}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is unusable
+        return f"cannot read checkpoint in {directory}: {exc}"
     changed = sorted(k for k in config.keys() | before.keys()
                      if k not in RESUMABLE_CHANGES and config.get(k) != before.get(k))
     if changed:
-        raise DipError(f"checkpoint in {directory} was made with other settings "
-                       f"({', '.join(changed)}); drop --resume or remove it")
+        return f"checkpoint in {directory} was made with other settings ({', '.join(changed)})"
     if ck["iteration"] > iterations:
-        raise DipError(f"checkpoint in {directory} is at iteration {ck['iteration']}, "
-                       f"beyond --iterations {iterations}")
+        return f"checkpoint in {directory} is at iteration {ck['iteration']}, beyond --iterations {iterations}"
+    return None
+
+
+def _resume_dir(out: Path, config: dict, iterations: int, policy: str) -> Path | None:
+    """The directory to resume from. ``strict`` refuses an unusable best candidate; ``auto``
+    passes over unusable ones (a later successful run removes them)."""
+    for directory in _checkpoint_dirs(out):
+        reason = _not_resumable(directory, config, iterations)
+        if reason is None:
+            return directory
+        if policy == "strict":
+            raise DipError(f"{reason}; drop --resume or remove it")
+        print(f"dip fit: not resuming: {reason}", file=sys.stderr)
+    return None
 
 
 def prepare(args) -> Job:
@@ -227,9 +244,7 @@ def prepare(args) -> Job:
     config = json.loads(json.dumps(config))  # plain JSON values, as meta.json will hold them
 
     out = Path(args.out)
-    resume_dir = _find_checkpoint(out) if args.resume else None
-    if resume_dir is not None:
-        _check_resumable(resume_dir, config, settings.iterations)
+    resume_dir = _resume_dir(out, config, settings.iterations, args.resume) if args.resume else None
 
     image_t = to_tensor(image)
     mask_t = None if mask is None else torch.from_numpy(mask)[None, None]
@@ -260,7 +275,7 @@ def run(args) -> int:
         work = job.resume_dir
     else:
         if args.resume:
-            print(f"dip fit: no checkpoint for {out}; starting afresh", file=sys.stderr)
+            print(f"dip fit: nothing to resume for {out}; starting afresh", file=sys.stderr)
         out.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
 
