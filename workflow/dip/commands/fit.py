@@ -176,7 +176,8 @@ def _not_resumable(directory: Path, config: dict, iterations: int) -> str | None
     if changed:
         return f"checkpoint in {directory} was made with other settings ({', '.join(changed)})"
     if ck["iteration"] > iterations:
-        return f"checkpoint in {directory} is at iteration {ck['iteration']}, beyond --iterations {iterations}"
+        return (f"checkpoint in {directory} is at iteration {ck['iteration']}, "
+                f"beyond --iterations {iterations}")
     return None
 
 
