@@ -1,6 +1,9 @@
 # dip-repro: Deep Image Prior (Ulyanov, Vedaldi, Lempitsky, CVPR 2018) end to end.
-# Wiring only: every rule is a thin call of the `dip` CLI (workflow/dip/).
+# Wiring only: every rule is a thin call of the `dip` CLI (workflow/dip/); what runs and where
+# it is written comes from the planning layer (dip.pipeline), which never imports torch.
 from snakemake.utils import min_version, validate
+
+from dip import pipeline
 
 min_version("9.0")
 
@@ -9,6 +12,7 @@ configfile: "config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
+pipeline.with_registry(config, workflow.basedir)
 
 
 include: "workflow/rules/common.smk"
@@ -22,17 +26,21 @@ include: "workflow/rules/report.smk"
 # in the Snakemake process itself, which also keeps downloads on the login node.
 localrules:
     all,
+    studies,
+    everything,
     download,
     fetch,
     prepare,
     evaluate,
     run_config,
     architecture,
-    table1,
-    figure7,
+    paper_table,
+    figure,
+    study,
     curves,
     snapshots,
     report,
+    paper_report,
 
 
 onstart:
@@ -41,5 +49,19 @@ onstart:
 
 
 rule all:
+    """The paper: the report of the experiments of target `all` (Table 1 and Figure 7)."""
     input:
-        rules.report.output,
+        target_report("all"),
+        paper_report_files(),
+
+
+rule studies:
+    """The studies (settings, architecture, hyper-parameters) and their report."""
+    input:
+        target_report("studies"),
+
+
+rule everything:
+    """Every experiment of the config, in one report."""
+    input:
+        target_report("everything"),

@@ -1,4 +1,4 @@
-"""The data registry in config.yaml and downloads from a directory mirror."""
+"""The data registry sheet (workflow/registry.tsv) and downloads from a directory mirror."""
 
 import copy
 import csv
@@ -13,8 +13,9 @@ import yaml
 from PIL import Image
 
 from conftest import REPO
-from dip import data
+from dip import data, pipeline
 from dip.errors import DipError
+from dip.pipeline import reports
 
 TABLE1 = ["barbara", "boat", "house", "lena", "peppers", "cameraman", "couple", "fingerprint",
           "hill", "man", "montage"]
@@ -22,7 +23,11 @@ TABLE1 = ["barbara", "boat", "house", "lena", "peppers", "cameraman", "couple", 
 
 @pytest.fixture(scope="module")
 def config():
-    return yaml.safe_load((REPO / "config.yaml").read_text())
+    return pipeline.load_config(REPO / "config.yaml")
+
+
+def _required(config):
+    return [p.removeprefix("data/raw/") for p in reports.raw_files(pipeline.Plan(config))]
 
 
 def _sha(path):
@@ -55,12 +60,28 @@ def test_registry_matches_manifest_and_leaves_out_derived_masks(config, mirror):
 
 
 def test_registry_regenerates_identically(tmp_path, mirror):
-    """The committed registry is what the generator makes from the MANIFEST."""
-    cfg = tmp_path / "config.yaml"
-    shutil.copy(REPO / "config.yaml", cfg)
+    """The committed registry sheet is what the generator makes from the MANIFEST."""
+    sheet = tmp_path / "registry.tsv"
     script = REPO / "workflow/scripts/registry_from_manifest.py"
-    subprocess.run([sys.executable, str(script), str(mirror / "MANIFEST.tsv"), str(cfg)], check=True)
-    assert cfg.read_text() == (REPO / "config.yaml").read_text()
+    subprocess.run([sys.executable, str(script), str(mirror / "MANIFEST.tsv"), str(sheet)], check=True)
+    assert sheet.read_text() == (REPO / "workflow/registry.tsv").read_text()
+
+
+def test_the_registry_lives_outside_config_yaml(config):
+    text = (REPO / "config.yaml").read_text()
+    assert "sha256:" not in text and "https://" not in text
+    assert len(data.registry(config)) > 100  # loaded from the sheet the config names
+
+
+def test_bad_registry_sheet_rows_name_their_line_and_field(tmp_path):
+    good = (REPO / "workflow/registry.tsv").read_text().splitlines()
+    bad = tmp_path / "registry.tsv"
+    bad.write_text("\n".join([good[0], good[1], good[2].replace("\t512\t", "\tbig\t", 1)]) + "\n")
+    with pytest.raises(DipError, match=r"registry.tsv, line 3: width"):
+        data.read_sheet(bad)
+    bad.write_text("\n".join([good[0], good[1], good[1]]) + "\n")
+    with pytest.raises(DipError, match="line 3.*twice"):
+        data.read_sheet(bad)
 
 
 def test_file_for_names_image_and_role_when_absent(config):
@@ -82,7 +103,7 @@ def test_bad_registry_entries_are_rejected(config):
 
 
 def test_required_files_follow_the_experiments(config):
-    req = data.required_files(config)
+    req = _required(config)
     assert len(req) == 11 * 4 + 2 == len(set(req))
     assert "table1/dip_project_page/peppers256_papyan.png" in req
     assert "dip/inpainting/kate_mask.png" in req
@@ -90,13 +111,17 @@ def test_required_files_follow_the_experiments(config):
     only_bernoulli = copy.deepcopy(config)
     only_bernoulli["experiments"] = {"b": {"preset": "text_inpainting", "images": ["vase"],
                                            "mask": "bernoulli"}}
-    assert data.required_files(only_bernoulli) == ["dip/inpainting/vase.png"]
+    only_bernoulli["targets"] = {}
+    assert _required(only_bernoulli) == ["dip/inpainting/vase.png"]
 
 
-def test_reused_images_bring_their_own_experiments_roles(config):
-    files = data.experiment_files(config, "figure7")
-    assert set(files) == {"kate", "barbara"}
-    assert set(files["barbara"]) == {"gt", "masked", "dip", "papyan"}
+def test_a_figure_reads_the_published_outputs_of_its_reused_image(config):
+    req = set(_required({**config, "targets": {}, "experiments": {k: config["experiments"][k] for k in ("table1", "figure7")}}))
+    small = copy.deepcopy(config)
+    small["experiments"]["table1"]["report"] = "none"
+    req_small = set(_required(small))
+    assert "table1/dip_project_page/barbara_papyan.png" in req & req_small
+    assert "table1/dip_project_page/boat_papyan.png" in req - req_small
 
 
 def test_mirror_setting_prefers_config_then_environment(monkeypatch):
@@ -176,14 +201,14 @@ def _parser(module):
     return p
 
 
-def test_config_schema_accepts_the_registry_and_rejects_bad_entries(config):
+def test_schemas_accept_the_config_and_the_registry_and_reject_bad_rows(config):
     import jsonschema
 
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    assert list(validator.iter_errors(config)) == []
-    bad = copy.deepcopy(config)
-    files = bad["data"]["files"]
-    files["../outside.png"] = dict(files["table1/barbara.png"])
-    files["table1/boat.png"] = {**files["table1/boat.png"], "sha256": "XYZ"}
-    assert len(list(validator.iter_errors(bad))) == 2
+    plain = yaml.safe_load((REPO / "config.yaml").read_text())
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(plain)) == []
+    rows = jsonschema.Draft202012Validator(yaml.safe_load(data.SHEET_SCHEMA.read_text()))
+    files = config["data"]["files"]
+    assert all(not list(rows.iter_errors({"path": p, **f})) for p, f in files.items())
+    assert list(rows.iter_errors({"path": "../outside.png", **files["table1/barbara.png"]}))
+    assert list(rows.iter_errors({"path": "table1/boat.png", **files["table1/boat.png"], "sha256": "XYZ"}))

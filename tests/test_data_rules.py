@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from dip import data
+from dip import data, pipeline
+from dip.pipeline import reports
 
 BIN = Path(sys.executable).parent
 
@@ -20,7 +21,9 @@ def _workdir(tmp_path, config):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "env.yaml").write_text("dependencies: [python=3.11]\n")  # recorded, never built
     (tmp_path / "Snakefile").write_text(
-        f'configfile: "config.yaml"\nDIP_ENV = "{tmp_path}/env.yaml"\n\n'
+        f'from dip import pipeline\n\nconfigfile: "config.yaml"\n\n'
+        f'include: "{REPO}/workflow/rules/common.smk"\n'
+        f'DIP_ENV = "{tmp_path}/env.yaml"\n\n'
         f'include: "{REPO}/workflow/rules/data.smk"\n')
     return tmp_path
 
@@ -32,7 +35,11 @@ def _snakemake(workdir, *args, env=None):
 
 @pytest.fixture(scope="module")
 def config():
-    return yaml.safe_load((REPO / "config.yaml").read_text())
+    return pipeline.load_config(REPO / "config.yaml")
+
+
+def _required(config):
+    return [p.removeprefix("data/raw/") for p in reports.raw_files(pipeline.Plan(config))]
 
 
 def _job_counts(stdout):
@@ -51,13 +58,13 @@ def _job_counts(stdout):
 def test_download_dag_has_one_fetch_per_required_file(config, tmp_path):
     res = _snakemake(_workdir(tmp_path, config), "-n", "download")
     assert res.returncode == 0, res.stderr
-    assert _job_counts(res.stdout) == {"download": 1, "fetch": len(data.required_files(config)),
-                                       "total": len(data.required_files(config)) + 1}
+    assert _job_counts(res.stdout) == {"download": 1, "fetch": len(_required(config)),
+                                       "total": len(_required(config)) + 1}
 
 
 def test_prepare_dag_fetches_the_experiments_roles(config, tmp_path):
     res = _snakemake(_workdir(tmp_path, {**config, "mode": "quick"}), "-n", "-p",
-                     "data/inputs/figure7/kate/seed0")
+                     "data/inputs/quick/figure7/kate/seed0")
     assert res.returncode == 0, res.stderr
     assert _job_counts(res.stdout) == {"fetch": 2, "prepare": 1, "total": 3}
     assert "--mask data/raw/dip/inpainting/kate_mask.png --seed 0 --crop 128" in res.stdout
@@ -70,21 +77,22 @@ def _cli_works():
 @pytest.mark.skipif(not _cli_works(), reason="the dip CLI cannot start in this checkout")
 def test_download_and_prepare_from_the_directory_mirror(config, mirror, tmp_path):
     small = {**config, "mode": "quick",
-             "experiments": {"table1": {**config["experiments"]["table1"], "images": ["house"]}}}
+             "experiments": {"table1": {**config["experiments"]["table1"], "images": ["house"]}},
+             "targets": {}}
     work = _workdir(tmp_path, small)
     env = {**os.environ, data.MIRROR_ENV: str(mirror), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    res = _snakemake(work, "download", "data/inputs/table1/house/seed0", env=env)
+    res = _snakemake(work, "download", "data/inputs/quick/table1/house/seed0", env=env)
     assert res.returncode == 0, res.stderr
     raw = sorted(p.relative_to(work / "data/raw").as_posix() for p in (work / "data/raw").rglob("*")
                  if p.is_file())
-    assert raw == data.required_files(small)
+    assert raw == _required(small)
     for path in raw:
         assert hashlib.sha256((work / "data/raw" / path).read_bytes()).hexdigest() == \
             data.entry(small, path).sha256
-    inputs = work / "data/inputs/table1/house/seed0"
+    inputs = work / "data/inputs/quick/table1/house/seed0"
     written = sorted(p.name for p in inputs.iterdir() if not p.name.startswith("."))
     assert written == ["gt.png", "mask.png", "observed.png", "prep.json"]
-    assert (work / "logs/prepare/table1/house/seed0.log").exists()
+    assert (work / "logs/quick/prepare/table1/house/seed0.log").exists()
     assert (work / "benchmarks/fetch/table1/house.png.tsv").exists()
     # Where the files came from is no reason to fetch them again (offline, without a mirror).
     env.pop(data.MIRROR_ENV)

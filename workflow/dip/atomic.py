@@ -1,10 +1,12 @@
-"""Atomic file output: write under a temporary name beside the destination, rename at the end.
+"""Atomic file and folder output: write under a temporary name beside the destination, rename
+at the end.
 
 A command that fails half-way then leaves nothing that looks finished to Snakemake.
 """
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -39,3 +41,23 @@ def write_text(dest: str | Path, text: str) -> None:
     """Write a text file atomically (UTF-8)."""
     with atomic_path(dest) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def atomic_dir(dest: str | Path):
+    """Yield a new empty folder beside dest; on success it replaces dest, on error it is removed.
+
+    A command that writes a folder of files fills the yielded one; nothing at dest looks
+    finished until every file is there.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    try:
+        yield tmp
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,6 +1,8 @@
 """The data registry and its verified download.
 
-config.yaml's ``data.files`` maps each registry path (the file's path in a mirror and under
+The registry is a sheet of its own (``workflow/registry.tsv``, validated against
+``workflow/schemas/registry.schema.yaml``); loaded, it is the config's ``data.files``, which maps
+each registry path (the file's path in a mirror and under
 ``data/raw/``) to the image name and role experiments ask for, its set, a pinned public URL
 and its sha256. A file is fetched from the mirror first (a local directory laid out like the
 registry paths, or a base URL), then from its pinned URL; pooch does the transfer, the hash
@@ -17,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from . import experiments
 from .errors import DipError
 
 MIRROR_ENV = "DIP_DATA_MIRROR"
+SHEET_SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "registry.schema.yaml"
 RAW_ROOT = "data/raw"
 
 #: (connect, read) seconds per HTTP attempt, and retries after the first attempt: an offline
@@ -76,11 +78,41 @@ def _parse(files: dict) -> dict[str, Entry]:
     return out
 
 
+def read_sheet(path: str | Path) -> dict[str, dict]:
+    """The registry sheet (TSV, one row per file) as ``data.files``: path -> fields, each row
+    checked against the sheet's schema. A bad row is a DipError naming its line and field."""
+    import csv
+
+    import jsonschema
+    import yaml
+
+    path = Path(path)
+    try:
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh, delimiter="\t"))
+    except OSError as exc:
+        raise DipError(f"cannot read the data registry sheet {path}: {exc}") from None
+    validator = jsonschema.Draft202012Validator(yaml.safe_load(SHEET_SCHEMA.read_text()))
+    files = {}
+    for line, row in enumerate(rows, start=2):
+        for key in ("width", "height"):
+            if str(row.get(key) or "").isdigit():
+                row[key] = int(row[key])
+        error = next(iter(validator.iter_errors(row)), None)
+        if error is not None:
+            field = ".".join(map(str, error.path)) or "row"
+            raise DipError(f"{path}, line {line}: {field}: {error.message}")
+        if row["path"] in files:
+            raise DipError(f"{path}, line {line}: {row['path']} is listed twice")
+        files[row.pop("path")] = row
+    return files
+
+
 def entry(config: dict, path: str) -> Entry:
     try:
         return registry(config)[path]
     except KeyError:
-        raise DipError(f"'{path}' is not in the data registry (config `data.files`)") from None
+        raise DipError(f"'{path}' is not in the data registry (workflow/registry.tsv)") from None
 
 
 def file_for(config: dict, image: str, role: str, set: str | None = None) -> str:
@@ -101,24 +133,6 @@ def image_size(config: dict, image: str) -> tuple[int, int]:
     if not (item.width and item.height):
         raise DipError(f"data registry entry {item.path}: no width/height")
     return item.height, item.width
-
-
-def experiment_files(config: dict, name: str) -> dict[str, dict[str, str]]:
-    """image -> {role: registry path} for everything an experiment reads.
-
-    Reused images bring the roles of the experiment that fits them.
-    """
-    exp = experiments.experiment(config, name)
-    images = {image: experiments.data_roles(config, name) for image in exp["images"]}
-    for image, other in exp.get("reuse", {}).items():
-        images[image] = experiments.data_roles(config, other)
-    return {image: {role: file_for(config, image, role) for role in roles} for image, roles in images.items()}
-
-
-def required_files(config: dict) -> list[str]:
-    """Registry paths the configured experiments need, each once, sorted."""
-    return sorted({path for name in config["experiments"]
-                   for roles in experiment_files(config, name).values() for path in roles.values()})
 
 
 def raw_path(path: str, root: str | Path = RAW_ROOT) -> str:

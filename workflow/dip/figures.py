@@ -205,3 +205,28 @@ def snapshots(folders: dict[str, str | Path], iterations: list[int] | None = Non
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
+
+
+def study_curves(traces: dict[str, list[dict[str, np.ndarray]]], title: str | None = None,
+                 column: str = "psnr_gt"):
+    """One panel, one line per variant: PSNR vs iteration, mean over its images and seeds; the
+    first variant (the base) in black."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
+    for k, (name, runs) in enumerate(traces.items()):
+        runs = [t for t in runs if column in t and np.isfinite(t[column]).any()]
+        if not runs:
+            continue
+        it, mean, _, _ = seed_band(runs, column)
+        ax.plot(it, mean, lw=2.0 if k == 0 else 1.2, color="k" if k == 0 else f"C{(k - 1) % 10}",
+                label=name)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("PSNR (dB)")
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=7, loc="lower right", ncol=2 if len(ax.lines) > 6 else 1)
+    else:
+        ax.text(0.5, 0.5, "no ground truth: no PSNR curve", ha="center", va="center",
+                transform=ax.transAxes)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return fig

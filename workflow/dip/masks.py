@@ -17,24 +17,33 @@ def save_mask(path: str | Path, mask: np.ndarray) -> None:
 
 
 def load_mask(path: str | Path, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Read a mask file (255 = known; anything above 127 counts as known), checking its size.
+    """Read a mask file, the one loader every command uses: True = known pixel.
 
-    The official masks (kate, vase, library) are 8-bit 0/255 with the holes black: a file
-    that is mostly holes is read as it is, not flipped.
+    The file must be binary (0 = missing, 255 = known) and grey (a colour file whose channels
+    are equal is read as grey), and of ``shape`` (H, W) when one is given. The official masks
+    (kate, vase, library) are such files with the holes black.
     """
     try:
         with Image.open(path) as im:
-            arr = np.asarray(im.convert("L"))
+            im.load()
+            arr = np.asarray(im.convert("RGB") if im.mode not in ("1", "L", "I", "I;16") else im.convert("L"))
     except (FileNotFoundError, OSError) as exc:
         raise DipError(f"cannot read mask {path}: {exc}") from None
+    if arr.ndim == 3:
+        if not (arr == arr[..., :1]).all():
+            raise DipError(f"mask {path} has colour; it must be grey (255 = known pixel)")
+        arr = arr[..., 0]
     if shape is not None and arr.shape != tuple(shape):
         raise DipError(f"mask {path} is {arr.shape[1]}x{arr.shape[0]} (WxH) but the image is "
                        f"{shape[1]}x{shape[0]}")
-    return arr > 127
+    if not np.isin(arr, (0, 255)).all():
+        raise DipError(f"mask {path} is not binary: values must be 0 (missing) or 255 (known)")
+    return arr == 255
 
 
 def bernoulli_mask(shape: tuple[int, int], missing: float, seed: int) -> np.ndarray:
-    """Each pixel missing with probability `missing`, drawn from numpy's Generator(seed)."""
+    """Each pixel missing with probability `missing`, drawn from numpy's Generator(seed): the
+    one seeded draw `dip prepare` and `dip fit --mask-bernoulli` share, so a seed gives one mask."""
     if not 0.0 <= missing < 1.0:
         raise DipError(f"missing fraction must be in [0, 1), got {missing}")
     return np.random.default_rng(seed).random(shape) >= missing

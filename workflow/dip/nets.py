@@ -14,71 +14,16 @@ separate module. Strided maps have ceil(H / 2) rows, which makes any size at lea
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .errors import DipError
+from .netspec import (DOWNSAMPLE_MODES, INPUT_KINDS, PAD_MODES, UPSAMPLE_MODES,  # noqa: F401
+                      SkipConfig, min_size, validate)
 from .operators import LanczosDownsampler
 
-UPSAMPLE_MODES = ("nearest", "bilinear")
-DOWNSAMPLE_MODES = ("stride", "avg", "max", "lanczos")
-PAD_MODES = ("reflection", "zero")
-INPUT_KINDS = ("noise", "meshgrid", "image")
 NEGATIVE_SLOPE = 0.2
-
-
-@dataclass(frozen=True)
-class SkipConfig:
-    """Shape of a skip network; one entry per scale in ``down``, ``up`` and ``skip``."""
-
-    in_channels: int
-    out_channels: int
-    down: tuple[int, ...]
-    up: tuple[int, ...]
-    skip: tuple[int, ...]
-    k_down: int = 3
-    k_up: int = 3
-    k_skip: int = 1
-    upsample: str | tuple[str, ...] = "bilinear"
-    downsample: str = "stride"
-    pad: str = "reflection"
-    up_1x1: bool = True
-    sigmoid: bool = True
-
-    @property
-    def scales(self) -> int:
-        return len(self.down)
-
-    def upsample_modes(self) -> tuple[str, ...]:
-        """The upsampling mode of each scale."""
-        if isinstance(self.upsample, str):
-            return (self.upsample,) * self.scales
-        return tuple(self.upsample)
-
-
-def validate(cfg: SkipConfig) -> None:
-    """Raise DipError when ``cfg`` does not describe a buildable network."""
-    n = cfg.scales
-    if n == 0 or len(cfg.up) != n or len(cfg.skip) != n:
-        raise DipError(f"down/up/skip need one entry per scale and at least one scale; got "
-                       f"{len(cfg.down)}/{len(cfg.up)}/{len(cfg.skip)}")
-    if cfg.in_channels < 1 or cfg.out_channels < 1 or min(cfg.down + cfg.up) < 1 or min(cfg.skip) < 0:
-        raise DipError("channel counts must be positive (skip widths may be 0)")
-    for name in ("k_down", "k_up", "k_skip"):
-        k = getattr(cfg, name)
-        if k < 1 or k % 2 == 0:
-            raise DipError(f"{name} must be a positive odd kernel size, got {k}")
-    modes = cfg.upsample_modes()
-    if len(modes) != n or any(m not in UPSAMPLE_MODES for m in modes):
-        raise DipError(f"upsample must be one of {UPSAMPLE_MODES} or one per scale; got {cfg.upsample!r}")
-    if cfg.downsample not in DOWNSAMPLE_MODES:
-        raise DipError(f"downsample must be one of {DOWNSAMPLE_MODES}; got {cfg.downsample!r}")
-    if cfg.pad not in PAD_MODES:
-        raise DipError(f"pad must be one of {PAD_MODES}; got {cfg.pad!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,31 +178,6 @@ def build_net(cfg: SkipConfig, legacy: bool = False) -> nn.Module:
 def count_params(net: nn.Module) -> int:
     """Trainable parameters (fixed filters are buffers and do not count)."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
-
-
-def _accepts(cfg: SkipConfig, side: int) -> bool:
-    """Whether every padded conv and the deepest BatchNorm see a large enough map."""
-    reflect = cfg.pad == "reflection"
-    p_down, p_up, p_skip = (k // 2 for k in (cfg.k_down, cfg.k_up, cfg.k_skip))
-    size = side
-    for i in range(cfg.scales):
-        if reflect:
-            need = max(p_down, p_up, p_skip if cfg.skip[i] else 0)
-            if size <= need:
-                return False
-        size = math.ceil(size / 2)
-        if reflect and size <= p_down:
-            return False
-    return size >= 2  # BatchNorm in training mode needs more than one value per channel
-
-
-def min_size(cfg: SkipConfig) -> int:
-    """The smallest image side (height and width) the network accepts."""
-    validate(cfg)
-    side = 1
-    while not _accepts(cfg, side):
-        side += 1
-    return side
 
 
 def make_input(kind: str, channels: int, size: tuple[int, int], generator: torch.Generator,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import DipError
-from .nets import SkipConfig
+from .netspec import SkipConfig
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The blog-style report (HTML and Markdown) from files on disk, through Jinja templates.
 
-Everything shown is read from the run's outputs (run_config.json, architecture.json, the
-reports/ folder, results/), and every sentence of the conclusion is computed from the numbers,
-so the report can be rebuilt at any time without refitting.
+One content model (``context``) feeds both templates. Everything shown is read from files the
+caller names (run_config.json, architecture.json, each experiment's section files by kind,
+each fit's meta.json and metrics.json): nothing is globbed. Every sentence of a conclusion is
+computed from the numbers, so the report can be rebuilt at any time without refitting.
 """
 
 import json
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import jinja2
 
-from . import paper
+from . import paper, study
+from .durations import human_duration
 from .errors import DipError
 from .evaluate import read_json
 from .tables import DISPLAY, fmt, read_csv, title
@@ -44,19 +46,20 @@ def experiments(run_config: dict) -> list[dict]:
     return [{"name": name, **cfg} for name, cfg in run_config.get("experiments", {}).items()]
 
 
-def fit_records(results: Path | None) -> list[dict]:
-    """meta.json of every fit under results/fits/{e}/{i}/seed{s}/, with its metrics where present
-    (results/metrics/{e}/{i}/seed{s}.json)."""
-    if results is None or not results.is_dir():
-        return []
+def fit_records(fits: dict[str, str], metrics: dict[str, str] | None = None) -> list[dict]:
+    """meta.json of each fit ("experiment/variant/image/seed" -> its folder), with its metrics
+    where given (same id -> metrics.json)."""
+    metrics = metrics or {}
     records = []
-    for meta_path in sorted(results.glob("fits/*/*/seed*/meta.json")):
-        fit = meta_path.parent
-        exp, image, seed = fit.parent.parent.name, fit.parent.name, fit.name
-        rec = {"experiment": exp, "image": image, "seed": seed.removeprefix("seed"), "meta": read_json(meta_path)}
-        metrics = results / "metrics" / exp / image / f"{seed}.json"
-        if metrics.is_file():
-            rec["metrics"] = read_json(metrics)
+    for fit_id, folder in sorted(fits.items()):
+        parts = fit_id.split("/")
+        if len(parts) != 4:
+            raise DipError(f"fit id {fit_id!r} is not experiment/variant/image/seed")
+        exp, variant, image, seed = parts
+        rec = {"experiment": exp, "variant": variant, "image": image, "seed": seed,
+               "meta": read_json(Path(folder) / "meta.json")}
+        if fit_id in metrics:
+            rec["metrics"] = read_json(metrics[fit_id])
         records.append(rec)
     return records
 
@@ -76,18 +79,10 @@ def runtime(records: list[dict]) -> list[dict]:
             "torch": ", ".join(sorted({str(m.get("torch_version", "?")) for m in metas})),
             "s_per_iter": fmt(sum(wall) / sum(its), 4) if wall and its and len(wall) == len(its) and sum(its) else "–",
             "total_s": sum(wall),
-            "total": human_seconds(sum(wall)) if wall else "–",
+            "total": human_duration(sum(wall)) if wall else "–",
             "iterations": ", ".join(str(i) for i in sorted(set(its))) or "–",
         })
     return rows
-
-
-def human_seconds(s: float) -> str:
-    if s < 120:
-        return f"{s:.1f} s"
-    if s < 7200:
-        return f"{s / 60:.1f} min"
-    return f"{s / 3600:.2f} h"
 
 
 def spread(records: list[dict]) -> list[dict]:
@@ -95,7 +90,8 @@ def spread(records: list[dict]) -> list[dict]:
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         if "metrics" in r:
-            groups.setdefault((r["experiment"], r["image"]), []).append(r)
+            name = r["experiment"] if r.get("variant", "base") == "base" else f"{r['experiment']} [{r['variant']}]"
+            groups.setdefault((name, r["image"]), []).append(r)
     rows = []
     for (exp, image), recs in sorted(groups.items()):
         vals = [r["metrics"]["output"]["psnr"] for r in recs]
@@ -222,7 +218,7 @@ def hyperparameters(exps: list[dict], records: list[dict]) -> list[dict]:
         facts = paper.HYPERPARAMETERS.get(exp["preset"])
         if not facts:
             continue
-        mine = [r for r in records if r["experiment"] == exp["name"]]
+        mine = [r for r in records if r["experiment"] == exp["name"] and r.get("variant", "base") == "base"]
         ran = ran_settings(mine[0]["meta"], padding(mine)) if mine else {}
         rows = [{"setting": setting, "paper": in_paper, "official": official, "ran": ran.get(setting, "–")}
                 for setting, in_paper, official in facts]
@@ -231,14 +227,14 @@ def hyperparameters(exps: list[dict], records: list[dict]) -> list[dict]:
     return out
 
 
-def table_view(path: Path, mode: str) -> dict:
-    """A table1*.csv ready for the templates: display cells, a closeness class per row, and the
-    conclusions drawn from it. `table1_legacy.csv` is named "legacy" (the part after "table1_")."""
+def table_view(path: Path, mode: str, name: str = "", first: bool = True) -> dict:
+    """A paper table's CSV ready for the templates: display cells, a closeness class per row,
+    and the conclusions drawn from it. The first table of a report has the id `table1`."""
     rows = read_csv(path)
-    name = path.stem.partition("_")[2]
     diffs = [r["diff_vs_paper"] for r in rows]
     return {
-        "name": name, "title": title(mode, rows) + (f" [{name}]" if name else ""),
+        "name": name, "id": "table1" if first else f"table1_{name}",
+        "title": title(mode, rows) + (f" [{name}]" if name and not first else ""),
         "headers": [h for h, _ in DISPLAY],
         "rows": [{"mean": r["image"] == "mean",
                   "close": "" if d is None else ("close" if abs(d) <= TOLERANCE_DB else "far"),
@@ -247,27 +243,38 @@ def table_view(path: Path, mode: str) -> dict:
     }
 
 
-def relative_images(reports: Path, out_file: Path, pattern: str) -> list[dict]:
-    """Images in reports/ matching a glob, as links relative to the report file, each with the
-    part of its name after the first "_" as a caption (curves_table1.png -> table1)."""
-    base = out_file.resolve().parent
-    items = []
-    for p in sorted(reports.glob(pattern)):
-        stem = p.stem.partition("_")[2] or p.stem
-        items.append({"src": os.path.relpath(p.resolve(), base).replace(os.sep, "/"), "name": stem})
-    return items
+def link(path: str | Path, out_file: Path, name: str) -> dict:
+    """An image for the templates: its link relative to the report file, and its caption name."""
+    rel = os.path.relpath(Path(path).resolve(), out_file.resolve().parent).replace(os.sep, "/")
+    return {"src": rel, "name": name}
 
 
-def context(run_config: dict, architecture: dict, reports: Path, results: Path | None,
-            out_file: Path) -> dict:
-    """Everything the templates show; image links are relative to `out_file`'s folder."""
+def study_view(name: str, path: Path, out_file: Path) -> dict:
+    """A study.json ready for the templates: its table, its curves and its conclusion."""
+    summary = read_json(path)
+    return {"name": name, "id": f"study-{name}", "headers": study.HEADERS,
+            "rows": study.table_rows(summary), "conclusions": summary["conclusions"],
+            "variants": len(summary["variants"]),
+            "curves": link(path.with_name("study.png"), out_file, name)}
+
+
+def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, str]],
+            fits: dict[str, str], metrics: dict[str, str], out_file: Path,
+            names: list[str] | None = None) -> dict:
+    """Everything the templates show; image links are relative to `out_file`'s folder.
+
+    ``sections`` maps each kind of file (table, figure, curves, snapshots, study) to
+    experiment -> path; ``names`` are the experiments this report covers (default: all in
+    run_config).
+    """
     mode = run_config.get("mode", "paper")
     if mode not in ("paper", "quick"):
         raise DipError(f"run_config mode must be 'paper' or 'quick', got {mode!r}")
-    exps = experiments(run_config)
-    records = fit_records(results)
-    tables = [table_view(path, mode) for path in sorted(reports.glob("table1*.csv"))]
-    figure7 = relative_images(reports, out_file, "figure7.png")
+    exps = [e for e in experiments(run_config) if names is None or e["name"] in names]
+    records = fit_records(fits, metrics)
+    tables = [table_view(Path(p), mode, name, first=i == 0)
+              for i, (name, p) in enumerate(sections.get("table", {}).items())]
+    figures = [link(p, out_file, name) for name, p in sections.get("figure", {}).items()]
     return {
         "mode": mode, "quick": mode == "quick",
         "experiments": exps,
@@ -276,9 +283,10 @@ def context(run_config: dict, architecture: dict, reports: Path, results: Path |
         "data_files": data_files(run_config),
         "machine": flatten(run_config["machine"]) if isinstance(run_config.get("machine"), dict) else [],
         "tables": tables,
-        "figure7": figure7[0] if figure7 else None,
-        "curves": relative_images(reports, out_file, "curves*.png"),
-        "snapshots": relative_images(reports, out_file, "snapshots*.png"),
+        "figures": figures,
+        "curves": [link(p, out_file, name) for name, p in sections.get("curves", {}).items()],
+        "snapshots": [link(p, out_file, name) for name, p in sections.get("snapshots", {}).items()],
+        "studies": [study_view(name, Path(p), out_file) for name, p in sections.get("study", {}).items()],
         "runtime": runtime(records),
         "spread": spread(records),
         "pitfalls": our_choices([r["meta"]["config"] for r in records], padding(records)),

@@ -1,10 +1,10 @@
 # Data: verified downloads of the registry files, then one fit's inputs per
-# (experiment, image, seed). Every decision is made in the dip package (dip.data, dip.plan).
-# Expects DIP_ENV (the conda environment file) from common.smk.
+# (experiment, image, seed). Every decision is made in the dip package (dip.data, dip.pipeline).
+# Expects PLAN, P, LOG, BENCH and DIP_ENV from common.smk.
 
 import re
 
-from dip import data as _data, plan as _plan
+from dip import data as _data
 
 _data.export_mirror(config)
 
@@ -12,7 +12,7 @@ _data.export_mirror(config)
 rule download:
     """Every raw file the configured experiments read, verified (a target, no command)."""
     input:
-        expand("data/raw/{path}", path=_data.required_files(config)),
+        reports.raw_files(PLAN),
 
 
 rule fetch:
@@ -36,24 +36,18 @@ rule fetch:
 
 
 rule prepare:
-    """One fit's gt.png, mask.png, observed.png and prep.json from the raw files."""
+    """One fit's gt.png, mask.png, observed.png and prep.json from the raw (or local) files."""
     input:
-        unpack(lambda wc: _plan.prepare_inputs(config, wc.experiment, wc.image)),
+        unpack(lambda w: PLAN.prep_job(w.experiment, w.image, w.seed).sources),
     output:
-        directory("data/inputs/{experiment}/{image}/seed{seed}"),
+        directory(P(paths.INPUTS)),
     log:
-        "logs/prepare/{experiment}/{image}/seed{seed}.log",
+        LOG("prepare", "{experiment}/{image}/seed{seed}"),
     benchmark:
-        "benchmarks/prepare/{experiment}/{image}/seed{seed}.tsv"
-    wildcard_constraints:
-        experiment=r"[A-Za-z0-9_]+",
-        image=r"[A-Za-z0-9_]+",
-        seed=r"[0-9]+",
+        BENCH("prepare", "{experiment}/{image}/seed{seed}")
     conda:
         DIP_ENV
     params:
-        args=lambda wc: _plan.prepare_args(
-            config, wc.experiment, wc.image, int(wc.seed)
-        ),
+        args=lambda w: PLAN.prepare_args(w.experiment, w.image, w.seed),
     shell:
-        "dip prepare {params.args} --out {output:q} > {log:q} 2>&1"
+        "dip prepare {params.args:q} --out {output:q} > {log:q} 2>&1"

@@ -1,17 +1,17 @@
 rule evaluate:
     """PSNR / SSIM of one fit on the image's original extent (float and 8-bit; final and EMA)."""
     input:
-        fit="results/fits/{experiment}/{image}/seed{seed}",
-        inputs="data/inputs/{experiment}/{image}/seed{seed}",
+        fit=P(paths.FIT),
+        inputs=lambda w: fit_job(w).inputs.dir,
     output:
-        "results/metrics/{experiment}/{image}/seed{seed}.json",
+        P(paths.METRICS),
     log:
-        "logs/evaluate/{experiment}/{image}/seed{seed}.log",
+        LOG("evaluate", "{experiment}/{variant}/{image}/seed{seed}"),
     benchmark:
-        "benchmarks/evaluate/{experiment}/{image}/seed{seed}.tsv"
+        BENCH("evaluate", "{experiment}/{variant}/{image}/seed{seed}")
     conda:
         DIP_ENV
     shell:
-        "dip evaluate --fit {input.fit} --gt {input.inputs}/gt.png --prep {input.inputs}/prep.json"
-        " --experiment {wildcards.experiment} --image {wildcards.image} --seed {wildcards.seed}"
-        " --out {output} > {log} 2>&1"
+        "dip evaluate --fit {input.fit:q} --gt {input.inputs:q}/gt.png"
+        " --prep {input.inputs:q}/prep.json --experiment {wildcards.experiment}"
+        " --image {wildcards.image} --seed {wildcards.seed} --out {output:q} > {log:q} 2>&1"

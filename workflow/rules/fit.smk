@@ -1,21 +1,21 @@
 rule fit:
-    """One Deep Image Prior fit of one (experiment, image, seed)."""
+    """One Deep Image Prior fit of one (experiment, variant, image, seed)."""
     input:
-        "data/inputs/{experiment}/{image}/seed{seed}",
+        lambda w: fit_job(w).inputs.dir,
     output:
-        directory("results/fits/{experiment}/{image}/seed{seed}"),
+        directory(P(paths.FIT)),
     log:
-        "logs/fit/{experiment}/{image}/seed{seed}.log",
+        LOG("fit", "{experiment}/{variant}/{image}/seed{seed}"),
     benchmark:
-        "benchmarks/fit/{experiment}/{image}/seed{seed}.tsv"
+        BENCH("fit", "{experiment}/{variant}/{image}/seed{seed}")
     conda:
         DIP_ENV
     threads: 2
     resources:
         gpu=1,
-        mem_mb=lambda w: experiments.mem_mb(config, fit_of(w)),
-        runtime=lambda w: experiments.runtime_minutes(config, fit_of(w)),
+        mem_mb=lambda w: PLAN.mem_mb(fit_job(w)),
+        runtime=lambda w: PLAN.runtime_minutes(fit_job(w)),
     params:
-        args=lambda w: experiments.fit_args(config, fit_of(w)),
+        args=lambda w: PLAN.fit_args(fit_job(w)),
     shell:
-        "OMP_NUM_THREADS={threads} dip fit {params.args:q} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} dip fit {params.args:q} --out {output:q} > {log:q} 2>&1"

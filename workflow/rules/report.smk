@@ -1,157 +1,177 @@
-# Tables, figures and the report, all built from files on disk (no refitting).
-from dip import report_plan
-
-
-rule architecture:
-    """The layer table of the Table-1 network, read by the report."""
-    output:
-        "reports/architecture.json",
-    log:
-        "logs/report/architecture.log",
-    benchmark:
-        "benchmarks/report/architecture.tsv"
-    conda:
-        DIP_ENV
-    params:
-        preset=config["experiments"]["table1"]["preset"],
-    shell:
-        "dip describe --preset {params.preset} --json > {output} 2> {log}"
+# Tables, figures, studies and the reports, all built from files on disk (no refitting). Which
+# files each one reads, and its arguments, come from dip.pipeline.reports, by report kind.
 
 
 rule run_config:
     """The configuration as run (mode applied), with data provenance and software versions."""
     output:
-        "results/run_config.json",
+        P(paths.RUN_CONFIG),
     log:
-        "logs/report/run_config.log",
+        LOG("report", "run_config"),
     benchmark:
-        "benchmarks/report/run_config.tsv"
+        BENCH("report", "run_config")
     conda:
         DIP_ENV
     params:
         config=lambda w: json.dumps(config),
     shell:
-        "dip run-config --config-json {params.config:q} --out {output} > {log} 2>&1"
+        "dip run-config --config-json {params.config:q} --out {output:q} > {log:q} 2>&1"
 
 
-rule table1:
-    """Table 1: our PSNR over seeds beside the paper, Papyan et al. and the published outputs."""
+rule architecture:
+    """The layer table of the network a target's report describes."""
+    output:
+        P(paths.ARCHITECTURE),
+    log:
+        LOG("report", "{target}/architecture"),
+    benchmark:
+        BENCH("report", "{target}/architecture")
+    conda:
+        DIP_ENV
+    params:
+        preset=lambda w: reports.architecture_preset(PLAN, w.target),
+    shell:
+        "dip describe --preset {params.preset} --json > {output:q} 2> {log:q}"
+
+
+rule paper_table:
+    """A paper table: our PSNR over seeds beside the paper, Papyan et al. and the published outputs."""
     input:
-        **report_plan.table1_inputs(config),
+        unpack(lambda w: reports.table_inputs(PLAN, w.experiment)),
     output:
         csv=report(
-            "reports/table1.csv",
+            P(paths.TABLE_CSV),
             caption="../report/table1.rst",
-            category="Table 1",
+            category="Tables",
         ),
-        md="reports/table1.md",
+        md=P(paths.TABLE_MD),
     log:
-        "logs/report/table1.log",
+        LOG("report", "{experiment}/table"),
     benchmark:
-        "benchmarks/report/table1.tsv"
+        BENCH("report", "{experiment}/table")
     conda:
         DIP_ENV
     params:
-        args=report_plan.table1_args(config),
+        args=lambda w: reports.table_args(PLAN, w.experiment),
     shell:
-        "dip table1 {params.args:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+        "dip table1 {params.args:q} --out-csv {output.csv:q} --out-md {output.md:q} > {log:q} 2>&1"
 
 
-rule figure7:
-    """Figure 7: text inpainting (top) and Barbara with half the pixels missing (bottom)."""
+rule figure:
+    """A figure: the experiment's image on top, a reused image with the published outputs below."""
     input:
-        report_plan.figure7_inputs(config),
+        lambda w: reports.figure_inputs(PLAN, w.experiment),
     output:
         png=report(
-            "reports/figure7.png",
+            P(paths.FIGURE_PNG),
             caption="../report/figure7.rst",
-            category="Figure 7",
+            category="Figures",
         ),
-        pdf="reports/figure7.pdf",
+        pdf=P(paths.FIGURE_PDF),
     log:
-        "logs/report/figure7.log",
+        LOG("report", "{experiment}/figure"),
     benchmark:
-        "benchmarks/report/figure7.tsv"
+        BENCH("report", "{experiment}/figure")
     conda:
         DIP_ENV
     params:
-        args=report_plan.figure7_args(config),
+        args=lambda w: reports.figure_args(PLAN, w.experiment),
     shell:
-        "dip figure7 {params.args:q} --out-png {output.png} --out-pdf {output.pdf} > {log} 2>&1"
+        "dip figure7 {params.args:q} --out-png {output.png:q} --out-pdf {output.pdf:q} > {log:q} 2>&1"
 
 
 rule curves:
     """PSNR against iterations per image: mean over seeds and the spread."""
     input:
-        lambda w: report_plan.fit_dirs(config, w.experiment),
+        lambda w: reports.fit_dirs(PLAN, w.experiment),
     output:
-        report(
-            "reports/curves_{experiment}.png",
-            caption="../report/curves.rst",
-            category="Curves",
-        ),
+        report(P(paths.CURVES), caption="../report/curves.rst", category="Curves"),
     log:
-        "logs/report/curves_{experiment}.log",
+        LOG("report", "{experiment}/curves"),
     benchmark:
-        "benchmarks/report/curves_{experiment}.tsv"
+        BENCH("report", "{experiment}/curves")
     conda:
         DIP_ENV
     params:
-        args=lambda w: report_plan.curves_args(config, w.experiment),
+        args=lambda w: reports.curves_args(PLAN, w.experiment),
     shell:
-        "dip curves {params.args:q} --out {output} > {log} 2>&1"
+        "dip curves {params.args:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule snapshots:
     """The output at chosen iterations, one row per image."""
     input:
-        lambda w: report_plan.fit_dirs(config, w.experiment),
+        lambda w: reports.fit_dirs(PLAN, w.experiment),
     output:
-        report(
-            "reports/snapshots_{experiment}.png",
-            caption="../report/snapshots.rst",
-            category="Snapshots",
-        ),
+        report(P(paths.SNAPSHOTS), caption="../report/snapshots.rst", category="Snapshots"),
     log:
-        "logs/report/snapshots_{experiment}.log",
+        LOG("report", "{experiment}/snapshots"),
     benchmark:
-        "benchmarks/report/snapshots_{experiment}.tsv"
+        BENCH("report", "{experiment}/snapshots")
     conda:
         DIP_ENV
     params:
-        args=lambda w: report_plan.snapshots_args(config, w.experiment),
+        args=lambda w: reports.snapshots_args(PLAN, w.experiment),
     shell:
-        "dip snapshots {params.args:q} --out {output} > {log} 2>&1"
+        "dip snapshots {params.args:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule study:
+    """A study: every variant against the base, its curves, and a conclusion from the numbers."""
+    input:
+        lambda w: reports.study_inputs(PLAN, w.experiment),
+    output:
+        json=P(paths.STUDY_JSON),
+        md=P(paths.STUDY_MD),
+        png=report(P(paths.STUDY_PNG), caption="../report/study.rst", category="Studies"),
+    log:
+        LOG("report", "{experiment}/study"),
+    benchmark:
+        BENCH("report", "{experiment}/study")
+    conda:
+        DIP_ENV
+    params:
+        args=lambda w: reports.study_args(PLAN, w.experiment),
+    shell:
+        "dip study {params.args:q} --out-json {output.json:q} --out-md {output.md:q}"
+        " --out-png {output.png:q} > {log:q} 2>&1"
 
 
 rule report:
-    """The blog-style report (HTML and Markdown) from everything above."""
+    """One target's report (HTML and Markdown) from its experiments' sections."""
     input:
-        run_config=rules.run_config.output,
-        architecture=rules.architecture.output,
-        table1=rules.table1.output,
-        figure7=rules.figure7.output,
-        curves=expand(
-            "reports/curves_{experiment}.png", experiment=config["experiments"]
-        ),
-        snapshots=expand(
-            "reports/snapshots_{experiment}.png", experiment=config["experiments"]
-        ),
-        metrics=[f.metrics for f in FITS],
+        unpack(lambda w: reports.report_inputs(PLAN, w.target)),
     output:
-        html=report(
-            "reports/report.html",
-            caption="../report/report.rst",
-            category="Report",
-        ),
-        md="reports/report.md",
+        html=report(P(paths.REPORT_HTML), caption="../report/report.rst", category="Report"),
+        md=P(paths.REPORT_MD),
     log:
-        "logs/report/report.log",
+        LOG("report", "{target}/report"),
     benchmark:
-        "benchmarks/report/report.tsv"
+        BENCH("report", "{target}/report")
     conda:
         DIP_ENV
+    params:
+        args=lambda w: reports.report_args(PLAN, w.target),
     shell:
-        "dip report --run-config {input.run_config} --architecture {input.architecture}"
-        " --reports reports --results results --out-html {output.html} --out-md {output.md}"
-        " > {log} 2>&1"
+        "dip report --run-config {input.run_config:q} --architecture {input.architecture:q}"
+        " {params.args:q} --out-html {output.html:q} --out-md {output.md:q} > {log:q} 2>&1"
+
+
+rule paper_report:
+    """`make run`'s reports/report.html: the paper-mode report of target `all`, where the README says."""
+    input:
+        unpack(lambda w: reports.report_inputs(PLAN, "all")),
+    output:
+        html=paths.PAPER_REPORT_HTML,
+        md=paths.PAPER_REPORT_MD,
+    log:
+        LOG("report", "paper_report"),
+    benchmark:
+        BENCH("report", "paper_report")
+    conda:
+        DIP_ENV
+    params:
+        args=lambda w: reports.report_args(PLAN, "all"),
+    shell:
+        "dip report --run-config {input.run_config:q} --architecture {input.architecture:q}"
+        " {params.args:q} --out-html {output.html:q} --out-md {output.md:q} > {log:q} 2>&1"

@@ -1,11 +1,11 @@
-"""Write the data registry section of config.yaml from a mirror's MANIFEST.tsv.
+"""Write the data registry sheet (workflow/registry.tsv) from a mirror's MANIFEST.tsv.
 
 Every MANIFEST row with a pinned public URL and an image mode becomes one registry entry:
 its path (also its path in a mirror and under data/raw/), the image name and role an
 experiment asks for, the set it belongs to, its size, the URL and the sha256. Rows without a URL are
 files computed from others (the derived Table-1 masks): the workflow computes those itself.
 
-    python workflow/scripts/registry_from_manifest.py /work/shared/data/MANIFEST.tsv config.yaml
+    python workflow/scripts/registry_from_manifest.py /path/to/mirror/MANIFEST.tsv workflow/registry.tsv
 """
 
 import argparse
@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-MARKER = "# DATA REGISTRY"
+COLUMNS = ("path", "image", "set", "role", "width", "height", "sha256", "url")
 
 #: The BM3D test-set file names of the published Table-1 files, by image name.
 TABLE1_NAMES = {"Lena512": "lena", "peppers256": "peppers", "Cameraman256": "cameraman"}
@@ -69,38 +69,21 @@ def registry_lines(manifest: Path) -> list[str]:
     order = ["table1/", "dip/inpainting/", "dip/", "sr/", "denoising_color/"]
     entries.sort(key=lambda e: (next(i for i, p in enumerate(order) if e[0].startswith(p)), e[0]))
     seen = {}
-    lines = []
+    lines = ["\t".join(COLUMNS) + "\n"]
     for path, image, set_, role, url, sha, width, height in entries:
         if (set_, image, role) in seen:
             raise SystemExit(f"{path} and {seen[set_, image, role]} are both {set_}/{image}/{role}")
         seen[set_, image, role] = path
-        lines.append(f"    {path}: {{image: {image}, set: {set_}, role: {role}, width: {width}, "
-                     f"height: {height},\n      sha256: {sha},\n")
-        lines.append(f"      url: \"{url}\"}}\n")
+        lines.append("\t".join(map(str, (path, image, set_, role, width, height, sha, url))) + "\n")
     return lines
-
-
-HEADER = """\
-# Generated from the data mirror's MANIFEST.tsv by workflow/scripts/registry_from_manifest.py.
-# files: registry path (also the path in a mirror and under data/raw/) -> the image name and
-# role experiments ask for (gt, masked, mask, dip, papyan, voronoi, ...), its set, its size in
-# pixels, the pinned public URL and the sha256 every copy must match. Where one image has several files for a role
-# (kate in inpainting/ and restoration/), the first listed wins unless a set is named.
-data:
-  files:
-"""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifest", type=Path)
-    parser.add_argument("config", type=Path, help="config.yaml whose registry section is replaced")
+    parser.add_argument("sheet", type=Path, help="the registry sheet to write (TSV)")
     args = parser.parse_args(argv)
-    text = args.config.read_text()
-    if MARKER not in text:
-        raise SystemExit(f"{args.config}: no '{MARKER}' line")
-    head = text[: text.index(MARKER) + len(MARKER)] + "\n"
-    args.config.write_text(head + HEADER + "".join(registry_lines(args.manifest)))
+    args.sheet.write_text("".join(registry_lines(args.manifest)))
     return 0
 
 

@@ -9,15 +9,15 @@ $DIP_DATA_MIRROR (with --configfile: the config's `mirror`, else $DIP_DATA_MIRRO
 
 from pathlib import Path
 
-import yaml
-
-from .. import data
+from .. import data, pipeline
+from ..pipeline import reports
 from ..errors import DipError
 
 
 def add_arguments(p):
     p.add_argument("paths", nargs="*", help="registry paths (with --configfile)")
-    p.add_argument("--configfile", type=Path, help="workflow config holding the data registry")
+    p.add_argument("--configfile", type=Path,
+                   help="workflow config (its registry sheet is read relative to its folder)")
     p.add_argument("--root", default=data.RAW_ROOT, help="where --configfile downloads land")
     p.add_argument("--path", help="registry path of the one file (its path in the mirror)")
     p.add_argument("--url", help="pinned URL of the one file")
@@ -31,9 +31,10 @@ def run(args) -> int:
     if args.configfile is not None:
         if any(x is not None for x in single):
             raise DipError("--configfile and --path/--url/--sha256/--out do not go together")
-        config = yaml.safe_load(args.configfile.read_text())
+        config = pipeline.load_config(args.configfile)
         mirror = args.mirror or data.mirror_setting(config)
-        for path in args.paths or data.required_files(config):
+        needed = [raw.removeprefix(data.RAW_ROOT + "/") for raw in reports.raw_files(pipeline.plan(config))]
+        for path in args.paths or needed:
             print(data.fetch(data.entry(config, path), args.root, mirror))
         return 0
     if any(x is None for x in single):

@@ -9,13 +9,19 @@ afresh when there is neither). A checkpoint made with other settings is refused;
 `--resume auto` (what the workflow passes) it is passed over instead, so a rerun after a
 killed job continues where it can and starts afresh where it cannot.
 
-One --seed sets the weights, the input z, the input-noise draws and a --mask-bernoulli mask;
-on the CPU the same seed gives a bit-identical output.
+One --seed sets the weights, the input z, the input-noise draws and a --mask-bernoulli mask
+(the same draw as `dip prepare --mask-bernoulli`); on the CPU the same seed gives a
+bit-identical output.
+
+Every setting of the preset can be overridden by a flag (optimisation, input, network). A
+new --scales resizes the preset's per-scale lists (a single width repeats). The network's
+output channels follow the image's (grey or colour), whatever the preset was written for.
 """
 
 from __future__ import annotations
 
-import hashlib
+import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -27,11 +33,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import masks
 from ..devices import DEVICE_CHOICES, resolve_device
 from ..errors import DipError
 from ..fit import CHECKPOINT, FitSettings, InjectedFailure, fit, load_checkpoint, stream_seeds
+from ..hashes import sha256_file
 from ..images import load_image, save_image, to_tensor
-from ..nets import build_net, make_input, min_size
+from ..nets import build_net, make_input
+from ..netspec import DOWNSAMPLE_MODES, INPUT_KINDS, PAD_MODES, min_size, with_overrides
 from ..operators import build_operator
 from ..presets import Preset, get_preset
 
@@ -63,10 +72,28 @@ def add_arguments(p) -> None:
                         "settings is an error, or with 'auto' is passed over (start afresh)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
     p.add_argument("--ema-weight", type=float, help="output average weight (default: preset's)")
+    p.add_argument("--reg-noise-std", type=float, metavar="SIGMA",
+                   help="std of the fresh Gaussian added to the input each iteration (default: preset's)")
+    net = p.add_argument_group("network and input (default: the preset's)")
+    net.add_argument("--input", choices=INPUT_KINDS, help="network input kind")
+    net.add_argument("--input-channels", type=int, metavar="C", help="channels of the input z")
+    net.add_argument("--scales", type=int, metavar="N",
+                     help="number of scales; per-scale lists are cut or extended with their last entry")
+    for part in ("down", "up", "skip"):
+        net.add_argument(f"--channels-{part}", type=_int_list, metavar="C[,C...]",
+                         help=f"{part} channels: one width for every scale, or one per scale")
+    for part in ("down", "up", "skip"):
+        net.add_argument(f"--kernel-{part}", type=int, metavar="K", help=f"{part} kernel size (odd)")
+    net.add_argument("--upsample", type=_str_list, metavar="MODE[,MODE...]",
+                     help="nearest or bilinear: one for every scale, or one per scale")
+    net.add_argument("--downsample", choices=DOWNSAMPLE_MODES)
+    net.add_argument("--pad", choices=PAD_MODES)
+    net.add_argument("--conv-1x1", action=argparse.BooleanOptionalAction, default=None,
+                     help="the 1x1 conv after each decoder conv")
     p.add_argument("--trace-every", type=int, default=50, metavar="K")
     p.add_argument("--checkpoint-every", type=int, default=500, metavar="M")
     p.add_argument("--snapshots", help="comma-separated iterations (default: the preset's)")
-    p.add_argument("--legacy", action="store_true",
+    p.add_argument("--legacy", action=argparse.BooleanOptionalAction, default=False,
                    help="PyTorch 0.4 behaviour: BN weights ~ U(0,1), bilinear align_corners")
     p.add_argument("--amp", choices=["bf16"], help="autocast the forward pass (fast path)")
     p.add_argument("--channels-last", action="store_true", help="NHWC memory format (fast path)")
@@ -94,7 +121,41 @@ class Job:
 
 
 def _sha256(path: str | None) -> str | None:
-    return None if path is None else hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return None if path is None else sha256_file(path)
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _str_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",")]
+
+
+#: `dip fit` option -> network setting of dip.netspec.with_overrides.
+_NET_OPTIONS = {"scales": "scales", "channels_down": "channels_down", "channels_up": "channels_up",
+                "channels_skip": "channels_skip", "kernel_down": "kernel_down",
+                "kernel_up": "kernel_up", "kernel_skip": "kernel_skip", "upsample": "upsample",
+                "downsample": "downsample", "pad": "pad", "conv_1x1": "conv_1x1"}
+
+
+def effective_preset(preset: Preset, args, channels: int) -> Preset:
+    """The preset with the command line's overrides applied; the network's output follows the
+    image's channels (grey or colour)."""
+    kind = args.input or preset.input
+    depth = args.input_channels or (2 if kind == "meshgrid" else preset.input_depth)
+    if args.input_channels is not None and args.input_channels < 1:
+        raise DipError(f"--input-channels must be at least 1, got {args.input_channels}")
+    overrides = {k: getattr(args, opt) for opt, k in _NET_OPTIONS.items()
+                 if getattr(args, opt) is not None}
+    net = with_overrides(preset.net, {**overrides, "in_channels": depth, "out_channels": channels})
+    reg = preset.reg_noise_std if args.reg_noise_std is None else args.reg_noise_std
+    if reg < 0:
+        raise DipError(f"--reg-noise-std must be at least 0, got {reg}")
+    return dataclasses.replace(preset, net=net, input=kind, input_depth=depth, reg_noise_std=reg)
 
 
 def _check_options(args, preset: Preset) -> None:
@@ -133,20 +194,6 @@ def _parse_snapshots(text: str | None, preset: Preset) -> tuple[int, ...]:
     if any(i < 1 for i in its):
         raise DipError(f"--snapshots must be positive iterations, got {text!r}")
     return its
-
-
-def _load_mask(path: str, size: tuple[int, int]) -> np.ndarray:
-    mask = load_image(path)
-    if mask.ndim == 3:
-        if not (mask == mask[..., :1]).all():
-            raise DipError(f"mask {path} has colour; it must be grayscale (255 = known pixel)")
-        mask = mask[..., 0]
-    if mask.shape != size:
-        raise DipError(f"mask {path} is {mask.shape[1]}x{mask.shape[0]}, the image "
-                       f"{size[1]}x{size[0]}")
-    if not np.isin(mask, (0.0, 1.0)).all():
-        raise DipError(f"mask {path} is not binary: values must be 0 (missing) or 255 (known)")
-    return mask
 
 
 def _load_sized(path: str, what: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -205,9 +252,7 @@ def prepare(args) -> Job:
 
     image = load_image(args.image)
     channels = 1 if image.ndim == 2 else image.shape[2]
-    if channels != preset.net.out_channels:
-        raise DipError(f"image {args.image} has {channels} channel(s); preset '{preset.name}' "
-                       f"outputs {preset.net.out_channels}")
+    preset = effective_preset(preset, args, channels)
     factor = preset.sr_factor if preset.task == "sr" else 1
     height, width = image.shape[0] * factor, image.shape[1] * factor
     out_shape = (height, width) + image.shape[2:]
@@ -218,10 +263,10 @@ def prepare(args) -> Job:
     seeds = stream_seeds(args.seed)
     mask, drawn_mask = None, None
     if args.mask is not None:
-        mask = _load_mask(args.mask, image.shape[:2])
+        mask = masks.load_mask(args.mask, image.shape[:2]).astype(np.float32)
     elif args.mask_bernoulli is not None:
-        rng = np.random.default_rng(seeds.mask)
-        mask = drawn_mask = (rng.random(image.shape[:2]) >= args.mask_bernoulli).astype(np.float32)
+        drawn = masks.bernoulli_mask(image.shape[:2], args.mask_bernoulli, args.seed)
+        mask = drawn_mask = drawn.astype(np.float32)
     input_image = None
     if args.input_image is not None:
         in_shape = (height, width) + ((preset.input_depth,) if preset.input_depth > 1 else ())

@@ -8,16 +8,15 @@ fraction, the pixels whose mask could not be recovered, and the sources' sha256.
 written under a temporary name and renamed at the end.
 """
 
-import hashlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import degrade, masks
+from ..atomic import atomic_dir
 from ..errors import DipError
+from ..hashes import sha256_file as _sha256
 from ..images import plan_geometry, read_image, save_image
 
 
@@ -42,14 +41,6 @@ def add_arguments(p):
                      help="centre crop to the largest multiple of M")
     geo.add_argument("--pad-to", metavar="H[xW]", help="reflection pad to H x W (Table 1 Barbara: 514)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _pad_size(text: str | None) -> tuple[int, int] | None:
@@ -114,21 +105,12 @@ def prepare(args) -> dict:
         info.update(task="inpainting", mask=mask_info)
     prep = {**geo.to_json(), **info, "sources": sources}
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(args.out) as tmp:
         save_image(tmp / "gt.png", gt)
         save_image(tmp / "observed.png", observed)
         if mask is not None:
             masks.save_mask(tmp / "mask.png", mask)
         (tmp / "prep.json").write_text(json.dumps(prep, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return prep
 
 

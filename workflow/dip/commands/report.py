@@ -1,18 +1,15 @@
-"""Render the report (HTML and Markdown) from a run's files, without refitting anything.
+"""Render a report (HTML and Markdown) from a run's files, without refitting anything.
 
-Inputs:
-  --run-config  resolved workflow config as JSON: {"mode": "paper"|"quick",
-                "experiments": {name: {"preset", "images", "seeds", "iterations"?, ...}},
-                "data": <registry; every nested object with a "url" (and "sha256", "role")
-                is one file, its key path the file's name>, "machine": {...} optional}.
-  --architecture  output of `dip describe --preset table1 --json`: {"preset", "params",
-                "layers": [{name, type, in, out, kernel, stride, params}], "net": {...},
-                "preset_config": {...}}.
-  --reports     folder holding table1.csv, figure7.png, curves*.png, snapshots*.png; each is
-                optional and its section says so when it is missing.
-  --results     results/ tree: meta.json and metrics.json of every fit (runtime, spread and
-                the settings actually run). Optional.
-Images are linked relative to the output files, so keep them in the reports folder.
+Inputs, each named explicitly (nothing is globbed):
+  --run-config    resolved workflow config as JSON (`dip run-config`): {"mode", "experiments":
+                  {name: {...}}, "data": [{path, role, url, sha256}], "machine": {...}}.
+  --architecture  output of `dip describe --preset P --json`.
+  --experiments   the experiments this report covers (default: all in the run config).
+  --table NAME=CSV, --figure NAME=PNG, --curves NAME=PNG, --snapshots NAME=PNG,
+  --study NAME=JSON   each experiment's section files, by report kind.
+  --fit ID=DIR, --metrics ID=JSON   each fit's folder (meta.json) and scores, ID being
+                  experiment/variant/image/seed: runtime, spread and the settings actually run.
+Images are linked relative to the output files.
 """
 
 from pathlib import Path
@@ -20,13 +17,20 @@ from pathlib import Path
 from ..atomic import write_text
 from ..evaluate import read_json
 from ..report import TEMPLATES, context, render
+from ._pairs import pair, unique
+
+KINDS = ("table", "figure", "curves", "snapshots", "study")
 
 
 def add_arguments(p):
     p.add_argument("--run-config", required=True)
     p.add_argument("--architecture", required=True)
-    p.add_argument("--reports", required=True)
-    p.add_argument("--results")
+    p.add_argument("--experiments", nargs="+", help="experiments the report covers")
+    for kind in KINDS:
+        p.add_argument(f"--{kind}", nargs="+", action="extend", type=pair, default=[],
+                       metavar="NAME=PATH", help=f"an experiment's {kind} file")
+    p.add_argument("--fit", nargs="+", action="extend", type=pair, default=[], metavar="ID=DIR")
+    p.add_argument("--metrics", nargs="+", action="extend", type=pair, default=[], metavar="ID=JSON")
     p.add_argument("--out-html", required=True)
     p.add_argument("--out-md", required=True)
     p.add_argument("--templates", default=str(TEMPLATES), help="template folder (default: the package's)")
@@ -34,8 +38,9 @@ def add_arguments(p):
 
 def run(args) -> int:
     run_config, arch = read_json(args.run_config), read_json(args.architecture)
-    reports, results = Path(args.reports), Path(args.results) if args.results else None
+    sections = {kind: unique(getattr(args, kind), f"--{kind}") for kind in KINDS}
+    fits, metrics = unique(args.fit, "--fit"), unique(args.metrics, "--metrics")
     for out, template in ((args.out_html, "report.html.j2"), (args.out_md, "report.md.j2")):
-        ctx = context(run_config, arch, reports, results, Path(out))
+        ctx = context(run_config, arch, sections, fits, metrics, Path(out), args.experiments)
         write_text(out, render(ctx, template, Path(args.templates)))
     return 0

@@ -6,7 +6,8 @@ import sys
 
 import torch
 
-from .. import data, experiments
+from .. import data, pipeline
+from ..pipeline import reports
 from ..errors import DipError
 from ..atomic import write_text
 
@@ -21,8 +22,9 @@ def run(args) -> int:
         config = json.loads(args.config_json)
     except json.JSONDecodeError as exc:
         raise DipError(f"--config-json is not valid JSON: {exc}") from None
-    doc = experiments.resolved(config)
-    used = [data.entry(config, path) for path in data.required_files(config)]
+    plan = pipeline.plan(config)
+    doc = pipeline.resolved(plan)
+    used = [data.entry(config, raw.removeprefix(data.RAW_ROOT + "/")) for raw in reports.raw_files(plan)]
     doc["data"] = [{"path": e.path, "role": e.role, "url": e.url, "sha256": e.sha256} for e in used]
     doc["machine"] = {
         "python": sys.version.split()[0],

@@ -1,0 +1,96 @@
+"""The images an experiment names, resolved to their sources.
+
+An image is a registry name (``barbara``: the first set the registry lists with a ground truth
+for it), a name in a given set (``set14_x4/barbara``, id ``set14_x4-barbara``, so the
+Table-1 Barbara and Set14's never share a path), or a local file::
+
+    {name: cat, path: photos/cat.jpg, sha256: <optional>, mask: photos/cat_mask.png}
+
+A local file is checked at planning time: it must exist, be a readable image and match its
+sha256 when one is given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import data
+from ..errors import DipError
+from ..hashes import sha256_file
+
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    id: str                  # in paths
+    name: str                # registry image name (or the local image's name)
+    set: str | None = None   # registry set, when one was named
+    path: str | None = None  # a local file instead of the registry
+    mask: str | None = None  # a local mask file (255 = known)
+    ground_truth: bool = True
+
+    @property
+    def local(self) -> bool:
+        return self.path is not None
+
+
+def _local_size(path: str, where: str) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.size[1], im.size[0]
+    except FileNotFoundError:
+        raise DipError(f"{where}: local image {path} does not exist") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DipError(f"{where}: local image {path} is not a readable image ({exc})") from None
+
+
+def resolve(config: dict, item, where: str) -> ImageRef:
+    """One entry of an experiment's `images` list."""
+    if isinstance(item, dict):
+        name, path = item.get("name"), item.get("path")
+        if not name or not _NAME.match(str(name)) or not path:
+            raise DipError(f"{where}: a local image needs a `name` (letters, digits, _ . -) and a `path`")
+        _local_size(path, where)
+        if item.get("sha256") and sha256_file(path) != str(item["sha256"]).lower():
+            raise DipError(f"{where}: local image {path} does not match its sha256 "
+                           f"({sha256_file(path)} != {item['sha256']})")
+        mask = item.get("mask")
+        if mask is not None:
+            _local_size(mask, where + " (mask)")
+        return ImageRef(str(name), str(name), None, str(path), mask, bool(item.get("ground_truth", True)))
+    text = str(item)
+    set_, _, name = text.rpartition("/")
+    ref = ImageRef(f"{set_}-{name}" if set_ else name, name, set_ or None)
+    data.file_for(config, ref.name, "gt", ref.set)  # an unknown image is an error now
+    return ref
+
+
+def size(config: dict, ref: ImageRef, where: str) -> tuple[int, int]:
+    """(height, width) of the image's ground truth, before any crop or pad."""
+    if ref.local:
+        return _local_size(ref.path, where)
+    item = data.entry(config, data.file_for(config, ref.name, "gt", ref.set))
+    if not (item.width and item.height):
+        raise DipError(f"data registry entry {item.path}: no width/height")
+    return item.height, item.width
+
+
+def source(config: dict, ref: ImageRef, role: str) -> str:
+    """The file (data/raw/... or the local path) holding the image's file for a role."""
+    if ref.local:
+        if role == "gt":
+            return ref.path
+        if role == "mask" and ref.mask:
+            return ref.mask
+        raise DipError(f"local image '{ref.id}' has no '{role}' file")
+    return data.raw_path(data.file_for(config, ref.name, role, ref.set))
+
+
+def registry_path(config: dict, ref: ImageRef, role: str) -> str | None:
+    """The registry path of the image's file for a role (None for local files)."""
+    return None if ref.local else data.file_for(config, ref.name, role, ref.set)

@@ -1,0 +1,377 @@
+"""The configuration resolved into jobs: every fit, every prepared input, every path.
+
+One ``Plan`` per configuration. Experiments become slots (experiment, variant, image, seed);
+each slot reads one fit. Two slots whose fits would be the same (same inputs, same settings,
+same seed) read one fit, owned by the first slot in config order: a variant equal to its base,
+or a study's base equal to another experiment's fits, is never fitted twice. Inputs are
+shared the same way. Bad input (an unknown setting, a network too deep for its image, no
+images, two variants on one path) is a DipError naming the experiment and key, raised here,
+before any job runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from ..errors import DipError
+from ..netspec import activations_per_pixel, macs_per_pixel, min_size
+from ..presets import get_preset
+from . import paths
+from .images import ImageRef, resolve as resolve_image, size as image_size, source
+from .settings import network, resolve as resolve_settings
+from .variants import BASE, Variant, variants as experiment_variants
+
+#: Data roles `dip prepare` reads, by mask kind.
+MASK_ROLES = {"authors": ("gt", "masked"), "published": ("gt", "mask"), "bernoulli": ("gt",)}
+_ROLE_OPTIONS = {"gt": "--gt", "masked": "--masked", "mask": "--mask"}
+REPORT_KINDS = ("paper_table", "figure", "study", "none")
+
+#: Cost of the Table-1 network per pixel, the unit the runtime model is measured in.
+_TABLE1_MACS = macs_per_pixel(get_preset("table1").net)
+
+
+@dataclass(frozen=True, order=True)
+class Fit:
+    """One fit job, by the path it writes."""
+
+    mode: str
+    experiment: str
+    variant: str
+    image: str
+    seed: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.experiment}/{self.variant}/{self.image}/{self.seed}"
+
+    def _fill(self, template: str) -> str:
+        return template.format(mode=self.mode, experiment=self.experiment, variant=self.variant,
+                               image=self.image, seed=self.seed)
+
+    @property
+    def out_dir(self) -> str:
+        return self._fill(paths.FIT)
+
+    @property
+    def metrics(self) -> str:
+        return self._fill(paths.METRICS)
+
+
+@dataclass(frozen=True, order=True)
+class Inputs:
+    """One prepared input folder (gt.png, observed.png, mask.png, prep.json)."""
+
+    mode: str
+    experiment: str
+    image: str
+    seed: int
+
+    @property
+    def dir(self) -> str:
+        return paths.INPUTS.format(mode=self.mode, experiment=self.experiment, image=self.image,
+                                   seed=self.seed)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What an experiment's reports read for (variant, image, seed): a fit and its inputs."""
+
+    experiment: str
+    variant: str
+    image: str
+    seed: int
+    fit: Fit
+    inputs: Inputs
+    ground_truth: bool = True
+
+
+@dataclass
+class PrepJob:
+    inputs: Inputs
+    sources: dict[str, str]  # role -> file (data/raw/... or a local path)
+    args: list[str]          # `dip prepare` arguments except --out
+    size: tuple[int, int]    # (height, width) after the crop/pad policy
+
+
+@dataclass
+class FitJob:
+    fit: Fit
+    inputs: Inputs
+    preset: str
+    overrides: dict
+    settings: dict
+    snapshots: list[int]
+    ground_truth: bool
+    fail: bool = False
+    size: tuple[int, int] = (0, 0)
+
+    @property
+    def iterations(self) -> int:
+        return self.settings["iterations"]
+
+    @property
+    def pixels(self) -> int:
+        return self.size[0] * self.size[1]
+
+
+@dataclass
+class Experiment:
+    name: str
+    kind: str
+    preset: str
+    images: list[ImageRef]
+    seeds: list[int]
+    variants: list[Variant]
+    config: dict = field(repr=False)
+
+
+def is_quick(config: dict) -> bool:
+    return config.get("mode", "paper") == "quick"
+
+
+def trace_every(config: dict) -> int:
+    """Metrics cadence K: every 50 iterations, or often enough for a curve in quick mode."""
+    return max(1, int(config["quick"]["iterations"]) // 20) if is_quick(config) else 50
+
+
+class Plan:
+    """Everything the workflow runs for ``config`` (a validated config with its registry)."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.mode = config.get("mode", "paper")
+        if self.mode not in ("paper", "quick"):
+            raise DipError(f"mode must be 'paper' or 'quick', got {self.mode!r}")
+        exps = config.get("experiments") or {}
+        if not exps:
+            raise DipError("the config has no experiments")
+        self.experiments = {name: self._experiment(name, exp) for name, exp in exps.items()}
+        self.inputs: dict[Inputs, PrepJob] = {}
+        self.fits: dict[Fit, FitJob] = {}
+        self.slots: dict[str, list[Slot]] = {}
+        prep_owner: dict[str, Inputs] = {}
+        fit_owner: dict[str, Fit] = {}
+        for name, exp in self.experiments.items():
+            self.slots[name] = self._own_slots(exp, prep_owner, fit_owner)
+        for name, exp in self.experiments.items():
+            self.slots[name] += self._reused_slots(name, exp.config)
+        self.targets = self._targets(config.get("targets") or {})
+
+    # experiments -------------------------------------------------------------------------
+
+    def _experiment(self, name: str, exp: dict) -> Experiment:
+        where = f"experiment '{name}'"
+        images = exp.get("quick_images") if is_quick(self.config) and exp.get("quick_images") else exp.get("images")
+        if not images:
+            raise DipError(f"{where}: no images")
+        kind = exp.get("report", "study")
+        if kind not in REPORT_KINDS:
+            raise DipError(f"{where}: report kind '{kind}' unknown; known: {', '.join(REPORT_KINDS)}")
+        mask = exp.get("mask", "bernoulli")
+        if mask not in MASK_ROLES:
+            raise DipError(f"{where}: mask '{mask}' unknown; known: {', '.join(MASK_ROLES)}")
+        refs = [resolve_image(self.config, item, f"{where}, images") for item in images]
+        ids = [r.id for r in refs]
+        if len(set(ids)) != len(ids):
+            raise DipError(f"{where}: an image is listed twice")
+        seeds = list(self.config["quick"]["seeds"]) if is_quick(self.config) else list(exp.get("seeds", [0]))
+        get_preset(exp["preset"])
+        return Experiment(name, kind, exp["preset"], refs, seeds, experiment_variants(name, exp), exp)
+
+    def _geometry(self, exp: Experiment, ref: ImageRef) -> tuple[list[str], tuple[int, int]]:
+        """`dip prepare` crop/pad arguments of an image and the size they give."""
+        h, w = image_size(self.config, ref, f"experiment '{exp.name}', image '{ref.id}'")
+        if is_quick(self.config):
+            side = int(exp.config.get("quick_crop", self.config["quick"]["crop"]))
+            return ["--crop", str(side)], (min(side, h), min(side, w))
+        pad = (exp.config.get("pad_to") or {}).get(ref.id)
+        if pad is not None:
+            return ["--pad-to", str(int(pad))], (int(pad), int(pad))
+        multiple = int(exp.config.get("crop_multiple") or get_preset(exp.preset).crop_multiple)
+        return ["--crop-multiple", str(multiple)], (h // multiple * multiple, w // multiple * multiple)
+
+    def _prep(self, exp: Experiment, ref: ImageRef, seed: int) -> PrepJob:
+        mask = exp.config.get("mask", "bernoulli")
+        roles = MASK_ROLES[mask]
+        if ref.local and mask == "authors":
+            raise DipError(f"experiment '{exp.name}', image '{ref.id}': a local image has no "
+                           "authors' mask; use mask: bernoulli, or give it a `mask` file")
+        if ref.local and ref.mask:
+            roles = ("gt", "mask")
+        sources = {role: source(self.config, ref, role) for role in roles}
+        args = []
+        for role, path in sources.items():
+            args += [_ROLE_OPTIONS[role], path]
+        if "mask" not in sources and "masked" not in sources:
+            args += ["--mask-bernoulli", str(float(exp.config.get("missing", 0.5)))]
+        geometry, size = self._geometry(exp, ref)
+        args += ["--seed", str(int(seed))] + geometry
+        return PrepJob(Inputs(self.mode, exp.name, ref.id, seed), sources, args, size)
+
+    def _snapshots(self, preset_name: str, iterations: int) -> list[int]:
+        """The preset's snapshot iterations; in quick mode the same fractions of the run."""
+        preset = get_preset(preset_name)
+        paper = [s for s in preset.snapshots if s <= preset.iterations] or [preset.iterations]
+        if not is_quick(self.config):
+            return [s for s in paper if s <= iterations] or [iterations]
+        count = int(self.config["quick"].get("snapshots", len(paper)))
+        fractions = [s / preset.iterations for s in paper][-count:]
+        return sorted({max(1, round(f * iterations)) for f in fractions})
+
+    def _fails(self, name: str, variant: str, image: str, seed: int) -> bool:
+        wanted = set(self.config.get("inject_failure") or [])
+        ids = {f"{name}/{variant}/{image}/{seed}"}
+        if variant == BASE:
+            ids.add(f"{name}/{image}/{seed}")
+        return bool(wanted & ids)
+
+    def _own_slots(self, exp: Experiment, prep_owner: dict, fit_owner: dict) -> list[Slot]:
+        slots = []
+        for variant in exp.variants:
+            overrides = dict(variant.overrides)
+            if is_quick(self.config):
+                overrides["iterations"] = int(self.config["quick"]["iterations"])
+            where = f"experiment '{exp.name}', variant '{variant.id}'"
+            settings = resolve_settings(variant.preset, overrides, where)
+            net = network(get_preset(variant.preset), overrides)
+            for ref in exp.images:
+                for seed in exp.seeds:
+                    prep = self._prep(exp, ref, seed)
+                    prep_key = json.dumps(prep.args)
+                    inputs = prep_owner.setdefault(prep_key, prep.inputs)
+                    if inputs == prep.inputs:
+                        self.inputs[inputs] = prep
+                    side = min(prep.size)
+                    if side < min_size(net):
+                        raise DipError(f"{where}, image '{ref.id}': the network needs sides of at "
+                                       f"least {min_size(net)} pixels; the image is {prep.size[1]}x"
+                                       f"{prep.size[0]} (quick mode: raise quick_crop)")
+                    fail = self._fails(exp.name, variant.id, ref.id, seed)
+                    snapshots = self._snapshots(variant.preset, settings["iterations"])
+                    key = json.dumps([inputs.dir, settings, snapshots, fail, ref.ground_truth],
+                                     sort_keys=True)
+                    fit = Fit(self.mode, exp.name, variant.id, ref.id, seed)
+                    owner = fit_owner.setdefault(key, fit)
+                    if owner == fit:
+                        self.fits[fit] = FitJob(fit, inputs, variant.preset, overrides, settings,
+                                                snapshots, ref.ground_truth, fail, prep.size)
+                    slots.append(Slot(exp.name, variant.id, ref.id, seed, owner, inputs, ref.ground_truth))
+        return slots
+
+    def _reused_slots(self, name: str, exp: dict) -> list[Slot]:
+        """`reuse: {image: experiment}`: that experiment's base fits of the image."""
+        out = []
+        for image, other in (exp.get("reuse") or {}).items():
+            if other not in self.experiments:
+                raise DipError(f"experiment '{name}', reuse.{image}: no experiment '{other}'")
+            found = [s for s in self.slots[other] if s.image == image and s.variant == BASE
+                     and s.experiment == other]
+            if not found:
+                raise DipError(f"experiment '{name}', reuse.{image}: '{other}' does not fit '{image}'")
+            out += found
+        return out
+
+    def _targets(self, declared: dict) -> dict[str, list[str]]:
+        names = list(self.experiments)
+        targets = {"all": names, "studies": [], "everything": names}
+        for target, members in declared.items():
+            unknown = [m for m in members or [] if m not in self.experiments]
+            if unknown:
+                raise DipError(f"targets.{target}: no experiment {', '.join(unknown)}")
+            targets[target] = list(members or [])
+        return targets
+
+    # queries -----------------------------------------------------------------------------
+
+    def experiment(self, name: str) -> Experiment:
+        try:
+            return self.experiments[name]
+        except KeyError:
+            raise DipError(f"unknown experiment '{name}'; configured: {', '.join(self.experiments)}") from None
+
+    def fit_job(self, experiment: str, variant: str, image: str, seed) -> FitJob:
+        fit = Fit(self.mode, experiment, variant, image, int(seed))
+        try:
+            return self.fits[fit]
+        except KeyError:
+            raise DipError(f"no fit {fit.id} in this plan") from None
+
+    def prep_job(self, experiment: str, image: str, seed) -> PrepJob:
+        inputs = Inputs(self.mode, experiment, image, int(seed))
+        try:
+            return self.inputs[inputs]
+        except KeyError:
+            raise DipError(f"no inputs {experiment}/{image}/{seed} in this plan") from None
+
+    def all_fits(self) -> list[FitJob]:
+        return [self.fits[f] for f in sorted(self.fits)]
+
+    def slots_of(self, name: str, variant: str | None = None) -> list[Slot]:
+        self.experiment(name)
+        return [s for s in self.slots[name] if variant is None or s.variant == variant]
+
+    def fits_of_target(self, target: str) -> list[Fit]:
+        return sorted({s.fit for name in self.target(target) for s in self.slots[name]})
+
+    def target(self, name: str) -> list[str]:
+        try:
+            return self.targets[name]
+        except KeyError:
+            raise DipError(f"unknown target '{name}'; known: {', '.join(self.targets)}") from None
+
+    def raw_files(self, names: list[str] | None = None) -> list[str]:
+        """Registry files (data/raw/...) the given experiments' inputs read."""
+        wanted = set(self.experiments if names is None else names)
+        used = {s.inputs for n in wanted for s in self.slots[n]}
+        return sorted({p for i in used for p in self.inputs[i].sources.values() if p.startswith("data/raw/")})
+
+    # arguments ---------------------------------------------------------------------------
+
+    def prepare_args(self, experiment: str, image: str, seed) -> list[str]:
+        return self.prep_job(experiment, image, seed).args
+
+    def fit_args(self, job: FitJob) -> list[str]:
+        """`dip fit` arguments of one fit except --out (paths relative to the workflow's folder)."""
+        inp = job.inputs.dir
+        args = ["--preset", job.preset, "--image", f"{inp}/observed.png"]
+        if job.ground_truth:
+            args += ["--gt", f"{inp}/gt.png"]
+        args += [
+            "--seed", str(job.fit.seed),
+            "--device", self.config.get("device", "auto"),
+            "--trace-every", str(trace_every(self.config)),
+            "--snapshots", ",".join(map(str, job.snapshots)),
+            # A rerun after a killed job (time limit, preemption) goes on from its last checkpoint.
+            "--resume", "auto",
+        ]
+        if get_preset(job.preset).task == "inpainting":
+            args += ["--mask", f"{inp}/mask.png"]
+        from .settings import flags
+
+        args += flags(job.overrides)
+        if job.fail:
+            args += ["--fail-at-iteration", "1"]
+        return args
+
+    def runtime_minutes(self, job: FitJob) -> int:
+        """Scheduler runtime request: twice the runtime model's estimate, at least 10 minutes.
+
+        The model is a cost per iteration and megapixel of the Table-1 network (on a GPU unless
+        `device: cpu`), scaled by this fit's network cost per pixel.
+        """
+        model = self.config.get("runtime_model") or {}
+        on_cpu = self.config.get("device", "auto") == "cpu"
+        per_mpx = model.get("cpu_s_per_mpx_iter", 26.0) if on_cpu else model.get("gpu_s_per_mpx_iter", 0.15)
+        seconds = job.iterations * job.pixels / 1e6 * per_mpx * self.cost_ratio(job)
+        return max(10, int(2 * seconds / 60) + 1)
+
+    def cost_ratio(self, job: FitJob) -> float:
+        """This fit's network cost per pixel relative to the Table-1 network's."""
+        return macs_per_pixel(network(get_preset(job.preset), job.overrides)) / _TABLE1_MACS
+
+    def mem_mb(self, job: FitJob) -> int:
+        """Host memory request: torch, the images and the network's activations (float32,
+        with room for the backward pass)."""
+        acts = activations_per_pixel(network(get_preset(job.preset), job.overrides))
+        return 2000 + int(job.pixels * acts * 4 * 3 / 2**20)

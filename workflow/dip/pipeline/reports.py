@@ -1,0 +1,246 @@
+"""What each report kind reads and the arguments of its `dip` command.
+
+A report is made of sections, one per experiment, by the experiment's kind (``report:`` in
+the config), never by its name:
+
+- ``paper_table``: our PSNR per image beside the paper's and the published outputs (`dip table1`),
+  with PSNR curves and snapshots;
+- ``figure``: the experiment's first image on top, its first reused image (with the
+  published outputs of the comparison) below (`dip figure7`), with curves and snapshots;
+- ``study``: every variant against the base, per image and over seeds, with the PSNR curves
+  of each variant and a conclusion computed from the numbers (`dip study`);
+- ``none``: fitted and listed, no section of its own.
+
+A named target (``all``, ``studies``, ``everything``, or one the config declares) builds one
+report of its experiments from exactly the files listed here.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import paths
+from .images import registry_path
+from .plan import Plan, Slot
+from .variants import BASE
+
+
+def _fill(plan: Plan, template: str, name: str) -> str:
+    return template.format(mode=plan.mode, experiment=name)
+
+
+def _pairs(flag: str, pairs: list[tuple[str, str]]) -> list[str]:
+    return [flag, *(f"{key}={value}" for key, value in pairs)] if pairs else []
+
+
+def _raw(plan: Plan, name: str, image: str, role: str) -> str | None:
+    ref = next(r for r in _refs(plan, name) if r.id == image)
+    path = registry_path(plan.config, ref, role)
+    return None if path is None else paths.RAW.format(path=path)
+
+
+def _refs(plan: Plan, name: str):
+    exp = plan.experiment(name)
+    refs = list(exp.images)
+    for image, other in (exp.config.get("reuse") or {}).items():
+        refs += [r for r in plan.experiment(other).images if r.id == image]
+    return refs
+
+
+def _first_seed(plan: Plan, name: str, image: str) -> Slot:
+    return min((s for s in plan.slots_of(name, BASE) if s.image == image), key=lambda s: s.seed)
+
+
+def _scored(slots: list[Slot]) -> list[Slot]:
+    return [s for s in slots if s.ground_truth]
+
+
+# outputs of each kind ------------------------------------------------------------------------
+
+
+def outputs(plan: Plan, name: str) -> dict[str, str]:
+    """The files an experiment's section is made of, by role."""
+    kind = plan.experiment(name).kind
+    files = {}
+    if kind == "paper_table":
+        files = {"table_csv": paths.TABLE_CSV, "table_md": paths.TABLE_MD}
+    elif kind == "figure":
+        files = {"figure_png": paths.FIGURE_PNG, "figure_pdf": paths.FIGURE_PDF}
+    elif kind == "study":
+        files = {"study_json": paths.STUDY_JSON, "study_md": paths.STUDY_MD, "study_png": paths.STUDY_PNG}
+    if kind in ("paper_table", "figure"):
+        files.update(curves=paths.CURVES, snapshots=paths.SNAPSHOTS)
+    return {role: _fill(plan, template, name) for role, template in files.items()}
+
+
+# paper table -------------------------------------------------------------------------------
+
+
+def table_inputs(plan: Plan, name: str) -> dict[str, list[str]]:
+    slots = _scored(plan.slots_of(name, BASE))
+    images = sorted({s.image for s in slots})
+    published = [p for i in images for r in ("gt", "dip", "papyan") if (p := _raw(plan, name, i, r))]
+    return {"metrics": [s.fit.metrics for s in slots], "published": published}
+
+
+def table_args(plan: Plan, name: str) -> list[str]:
+    slots = _scored(plan.slots_of(name, BASE))
+    images = list(dict.fromkeys(s.image for s in slots))
+
+    def role(r):
+        return [(i, p) for i in images if (p := _raw(plan, name, i, r))]
+
+    return [
+        "--metrics", *(s.fit.metrics for s in slots),
+        *_pairs("--gt", role("gt")),
+        *_pairs("--published-dip", role("dip")),
+        *_pairs("--published-papyan", role("papyan")),
+        "--mode", plan.mode,
+    ]
+
+
+# figure ------------------------------------------------------------------------------------
+
+
+def figure_rows(plan: Plan, name: str) -> dict[str, Slot]:
+    """Top row: the experiment's first own image; bottom row: its first reused image."""
+    exp = plan.experiment(name)
+    reused = list(exp.config.get("reuse") or {})
+    bottom = reused[0] if reused else exp.images[0].id
+    return {"top": _first_seed(plan, name, exp.images[0].id), "bottom": _first_seed(plan, name, bottom)}
+
+
+def figure_inputs(plan: Plan, name: str) -> list[str]:
+    rows = figure_rows(plan, name)
+    bottom = rows["bottom"].image
+    extra = [_raw(plan, name, bottom, "papyan"), _raw(plan, name, bottom, "dip")]
+    return [*(p for s in rows.values() for p in (s.fit.out_dir, s.inputs.dir)), *filter(None, extra)]
+
+
+def figure_args(plan: Plan, name: str) -> list[str]:
+    rows = figure_rows(plan, name)
+    args = []
+    # `dip figure7` names its rows after the paper's images: kate on top, Barbara below.
+    for row, slot in (("kate", rows["top"]), ("barbara", rows["bottom"])):
+        args += [
+            f"--{row}-observed", f"{slot.inputs.dir}/observed.png",
+            f"--{row}-output", f"{slot.fit.out_dir}/output.npy",
+            f"--{row}-gt", f"{slot.inputs.dir}/gt.png",
+            f"--{row}-prep", f"{slot.inputs.dir}/prep.json",
+        ]
+    bottom = rows["bottom"].image
+    papyan, dip = _raw(plan, name, bottom, "papyan"), _raw(plan, name, bottom, "dip")
+    if papyan and dip:
+        args += ["--barbara-papyan", papyan, "--barbara-published-dip", dip]
+    return args
+
+
+# curves and snapshots ----------------------------------------------------------------------
+
+
+def fit_dirs(plan: Plan, name: str) -> list[str]:
+    return sorted({s.fit.out_dir for s in plan.slots_of(name, BASE)})
+
+
+def curves_args(plan: Plan, name: str) -> list[str]:
+    slots = plan.slots_of(name, BASE)
+    args = _pairs("--trace", [(s.image, f"{s.fit.out_dir}/trace.csv") for s in slots])
+    if plan.experiment(name).kind == "paper_table":
+        args.append("--paper-table1")
+    return args + ["--title", f"{name}: PSNR against the ground truth while fitting"]
+
+
+def snapshots_args(plan: Plan, name: str) -> list[str]:
+    images = list(dict.fromkeys(s.image for s in plan.slots_of(name, BASE)))
+    slots = [_first_seed(plan, name, i) for i in images]
+    job = plan.fits[slots[0].fit]
+    return [
+        *_pairs("--dir", [(s.image, f"{s.fit.out_dir}/snapshots") for s in slots]),
+        "--iterations", *map(str, job.snapshots),
+        "--title", f"{name}: the output while fitting (seed {slots[0].seed})",
+    ]
+
+
+# study -------------------------------------------------------------------------------------
+
+
+def study_spec(plan: Plan, name: str) -> dict:
+    """What `dip study` reads: each variant's label and fits, and the sweep's groups."""
+    exp = plan.experiment(name)
+    base_fits = [s.fit for s in plan.slots_of(name, BASE) if s.experiment == name]
+    same = [v.label for v in exp.variants if v.id != BASE
+            and [s.fit for s in plan.slots_of(name, v.id)] == base_fits]
+    variants = []
+    for v in exp.variants:
+        if v.label in same:
+            continue  # the base itself: its row says which values it stands for
+        slots = plan.slots_of(name, v.id)
+        label = f"base ({'; '.join(same)})" if v.id == BASE and same else v.label
+        variants.append({
+            "id": v.id, "label": label, "changes": {k: str(x) for k, x in v.changes.items()},
+            "fits": [{"image": s.image, "seed": s.seed, "fit": s.fit.out_dir,
+                      "metrics": s.fit.metrics if s.ground_truth else None} for s in slots],
+        })
+    return {"experiment": name, "mode": plan.mode, "variants": variants}
+
+
+def study_inputs(plan: Plan, name: str) -> list[str]:
+    slots = [s for s in plan.slots_of(name) if s.experiment == name]
+    return sorted({s.fit.out_dir for s in slots} | {s.fit.metrics for s in _scored(slots)})
+
+
+def study_args(plan: Plan, name: str) -> list[str]:
+    return ["--spec-json", json.dumps(study_spec(plan, name), separators=(",", ":"))]
+
+
+# data ----------------------------------------------------------------------------------------
+
+
+def raw_files(plan: Plan, names: list[str] | None = None) -> list[str]:
+    """Every registry file (data/raw/...) the experiments read: their inputs, and the
+    published outputs their report kind compares with."""
+    names = list(plan.experiments) if names is None else names
+    files = set(plan.raw_files(names))
+    for name in names:
+        kind = plan.experiment(name).kind
+        if kind == "paper_table":
+            files.update(table_inputs(plan, name)["published"])
+        elif kind == "figure":
+            files.update(p for p in figure_inputs(plan, name) if p.startswith("data/raw/"))
+    return sorted(files)
+
+
+# the report of a target ----------------------------------------------------------------------
+
+
+def sections(plan: Plan, target: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(experiment, kind, files) of each experiment of the target, config order."""
+    return [(name, plan.experiment(name).kind, outputs(plan, name)) for name in plan.target(target)]
+
+
+def report_inputs(plan: Plan, target: str) -> dict[str, list[str]]:
+    files = [p for _, _, f in sections(plan, target) for p in f.values()]
+    fits = plan.fits_of_target(target)
+    metrics = [f.metrics for f in fits if plan.fits[f].ground_truth]
+    return {"sections": files, "fits": [f.out_dir for f in fits], "metrics": metrics,
+            "run_config": [paths.RUN_CONFIG.format(mode=plan.mode)],
+            "architecture": [paths.ARCHITECTURE.format(mode=plan.mode, target=target)]}
+
+
+def report_args(plan: Plan, target: str) -> list[str]:
+    args = ["--experiments", *plan.target(target)] if plan.target(target) else []
+    for name, kind, files in sections(plan, target):
+        for role, path in files.items():
+            if role in ("table_csv", "figure_png", "curves", "snapshots", "study_json"):
+                args += [f"--{role.split('_')[0]}", f"{name}={path}"]
+    for fit in plan.fits_of_target(target):
+        args += ["--fit", f"{fit.id}={fit.out_dir}"]
+        if plan.fits[fit].ground_truth:
+            args += ["--metrics", f"{fit.id}={fit.metrics}"]
+    return args
+
+
+def architecture_preset(plan: Plan, target: str) -> str:
+    """The preset whose network the report describes: the target's first experiment's."""
+    names = plan.target(target) or list(plan.experiments)
+    return plan.experiment(names[0]).preset
