@@ -45,7 +45,15 @@ localrules:
 
 onstart:
     if workflow.local_exec:
-        shell("dip estimate --config-json {ESTIMATE_CONFIG:q}")
+        TO_FIT = [
+            str(j.output[0])
+            for j in workflow.dag.needrun_jobs()
+            if j.rule.name == "fit"
+        ]
+        if TO_FIT:
+            shell(
+                "dip estimate --config-json {ESTIMATE_CONFIG:q} --fits {TO_FIT:q}"
+            )
 
 
 rule all:

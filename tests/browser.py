@@ -2,8 +2,9 @@
 
 Chromium's --dump-dom prints the DOM after the page's load event. A copy of the report, beside
 it so relative links resolve the same way, gets a small script that records on <html> how many
-<img> have naturalWidth > 0 and whether the Table-1 table exists; the dumped DOM is parsed for
-those attributes. A full-page screenshot of the unmodified report is saved in tmp_path.
+<img> have naturalWidth > 0, whether the Table-1 table exists, and which study sections have
+a table, a loaded curves image and a computed conclusion; the dumped DOM is parsed for those
+attributes. A full-page screenshot of the unmodified report is saved in tmp_path.
 Without Chromium the test is skipped, except under CI (env CI set), where it fails.
 """
 
@@ -29,6 +30,14 @@ window.addEventListener("load", function () {
                                      .map(function (i) { return i.getAttribute("src"); }).join(" "));
   var t = document.getElementById("table1");
   root.setAttribute("data-table1-rows", t ? t.tBodies[0].rows.length : -1);
+  var studies = Array.from(document.querySelectorAll("section.study"));
+  root.setAttribute("data-studies", studies.map(function (s) { return s.id; }).join(" "));
+  root.setAttribute("data-studies-complete", studies.filter(function (s) {
+    var table = s.querySelector("table.study-table");
+    var img = s.querySelector("img");
+    var said = s.querySelectorAll("ul.study-conclusion li").length;
+    return table && table.tBodies[0].rows.length > 0 && img && img.complete && img.naturalWidth > 0 && said > 0;
+  }).map(function (s) { return s.id; }).join(" "));
 });
 </script>"""
 

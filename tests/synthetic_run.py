@@ -136,7 +136,7 @@ def run_command(module, argv: list[str]) -> int:
     return module.run(parser.parse_args([str(a) for a in argv]))
 
 
-def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True) -> None:
+def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True, with_study: bool = True) -> None:
     """Run evaluate, table1, figure7, curves, snapshots and report over a synthetic run."""
     from dip.commands import curves, evaluate, figure7, report, snapshots, table1
 
@@ -168,6 +168,46 @@ def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True) ->
     run_command(curves, ["--trace", *traces, "--paper-table1", "--title", "table1", "--out", rep / "curves_table1.png"])
     run_command(snapshots, ["--dir", *[f"{i}={root}/results/fits/table1/{i}/seed0/snapshots" for i in TABLE1],
                             "--out", rep / "snapshots_table1.png"])
+    fits, metrics_by_id = fit_ids(root)
+    sections = ["--table", f"table1={rep / 'table1.csv'}", "--curves", f"table1={rep / 'curves_table1.png'}",
+                "--snapshots", f"table1={rep / 'snapshots_table1.png'}"]
+    if with_figure7:
+        sections += ["--figure", f"figure7={rep / 'figure7.png'}"]
+    if with_study:
+        sections += ["--study", f"lr_study={build_study(root)}"]
     run_command(report, ["--run-config", root / "results/run_config.json", "--architecture", rep / "architecture.json",
-                         "--reports", rep, "--results", root / "results",
+                         *sections, *[f"--fit={k}={v}" for k, v in fits.items()],
+                         *[f"--metrics={k}={v}" for k, v in metrics_by_id.items()],
                          "--out-html", rep / "report.html", "--out-md", rep / "report.md"])
+
+
+def fit_ids(root: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Every synthetic fit as the report takes it: experiment/variant/image/seed -> its folder,
+    and -> its metrics.json."""
+    fits, metrics = {}, {}
+    for fit in sorted((root / "results" / "fits").glob("*/*/seed*")):
+        exp, image, seed = fit.parent.parent.name, fit.parent.name, fit.name[4:]
+        key = f"{exp}/base/{image}/{seed}"
+        fits[key] = str(fit)
+        m = root / "results" / "metrics" / exp / image / f"{fit.name}.json"
+        if m.is_file():
+            metrics[key] = str(m)
+    return fits, metrics
+
+
+def build_study(root: Path) -> Path:
+    """A study over the synthetic Table-1 fits: the base, and a variant made of the same
+    fits with one seed left out (its numbers differ, so the conclusion has something to say)."""
+    from dip.commands import study
+
+    def fits(seeds):
+        return [{"image": i, "seed": s, "fit": str(root / f"results/fits/table1/{i}/seed{s}"),
+                 "metrics": str(root / f"results/metrics/table1/{i}/seed{s}.json")} for i in TABLE1 for s in seeds]
+
+    spec = {"experiment": "lr_study", "mode": "paper", "variants": [
+        {"id": "base", "label": "base", "changes": {}, "fits": fits(SEEDS)},
+        {"id": "lr=0.01", "label": "lr = 0.01", "changes": {"lr": "0.01"}, "fits": fits(SEEDS[1:])}]}
+    out = root / "reports" / "study_lr"
+    run_command(study, ["--spec-json", json.dumps(spec), "--out-json", out / "study.json",
+                        "--out-md", out / "study.md", "--out-png", out / "study.png"])
+    return out / "study.json"

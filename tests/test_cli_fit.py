@@ -200,8 +200,12 @@ BAD = {
     "inpainting without mask": (["--preset", "table1", "--image", "{gray}"], "--mask"),
     "gt size mismatch": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask}",
                           "--gt", "{gt_small}"], "ground truth"),
-    "colour image for a grayscale preset": (["--preset", "table1", "--image", "{rgb_hr}",
-                                             "--mask", "{mask}"], "channel"),
+    "a list of widths that is not one per scale": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask}",
+                                                    "--channels-down", "8,16"], "channels_down"),
+    "a network too deep for the image": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask}",
+                                          "--scales", "7"], "too small"),
+    "negative input noise": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask}",
+                              "--reg-noise-std", "-1"], "--reg-noise-std"),
 }
 
 
@@ -217,3 +221,40 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, files, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("dip fit: error:") and words in err, err
     assert not out.exists() and leftovers(out) == []
+
+
+def test_a_colour_image_gets_a_colour_network_under_a_grey_preset(files, tmp_path):
+    out = tmp_path / "colour"
+    assert dip_fit("--preset", "table1", "--image", files["rgb_hr"], "--mask", files["mask"],
+                   "--iterations", 2, out=out) == 0
+    assert np.load(out / "output.npy").shape == (SIDE, SIDE, 3)
+    assert json.loads((out / "meta.json").read_text())["config"]["preset"]["net"]["out_channels"] == 3
+
+
+def test_network_and_input_flags_build_the_network_they_name(files, tmp_path):
+    from dip.netspec import SkipConfig, param_count
+
+    out = tmp_path / "custom"
+    assert table1(files, "--scales", "3", "--channels-down", "8,16,32", "--channels-up", "8",
+                  "--channels-skip", "0", "--kernel-down", "5", "--upsample", "nearest",
+                  "--pad", "zero", "--no-conv-1x1", "--input", "meshgrid", "--reg-noise-std", "0",
+                  "--lr", "0.02", out=out, iterations=2) == 0
+    config = json.loads((out / "meta.json").read_text())["config"]
+    net = config["preset"]["net"]
+    assert (net["down"], net["up"], net["skip"]) == ([8, 16, 32], [8, 8, 8], [0, 0, 0])
+    assert (net["k_down"], net["upsample"], net["pad"], net["up_1x1"]) == (5, "nearest", "zero", False)
+    assert (config["preset"]["input"], net["in_channels"], config["reg_noise_std"], config["lr"]) == (
+        "meshgrid", 2, 0.0, 0.02)
+    expected = SkipConfig(2, 1, (8, 16, 32), (8, 8, 8), (0, 0, 0), k_down=5, upsample="nearest",
+                          pad="zero", up_1x1=False)
+    assert json.loads((out / "meta.json").read_text())["params"] == param_count(expected)
+
+
+def test_fit_and_prepare_draw_the_same_bernoulli_mask_for_a_seed(files, tmp_path):
+    from dip import masks
+
+    out = tmp_path / "bern"
+    assert dip_fit("--preset", "table1", "--image", files["gray"], "--mask-bernoulli", 0.5,
+                   "--iterations", 1, "--seed", 7, out=out) == 0
+    drawn = load_image(out / "mask.png") > 0.5
+    assert np.array_equal(drawn, masks.bernoulli_mask((SIDE, SIDE), 0.5, 7))

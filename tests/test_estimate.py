@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
+from dip import pipeline
 from dip.commands import estimate
 from synthetic_run import run_command
 
@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def config(tmp_path, monkeypatch, one_thread):
     monkeypatch.chdir(tmp_path)  # fits are looked for under results/ of the working directory
-    return {**yaml.safe_load((REPO / "config.yaml").read_text()), "device": "cpu"}
+    paper = {**pipeline.load_config(REPO / "config.yaml"), "device": "cpu"}
+    return {**paper, "experiments": {k: paper["experiments"][k] for k in ("table1", "figure7")},
+            "targets": {}}
 
 
 def _estimate(config, capsys) -> str:
@@ -36,11 +38,22 @@ def test_paper_mode_on_cpu_warns_with_the_measured_estimate(config, capsys):
 
 
 def test_only_fits_still_to_run_are_counted(config, capsys):
-    _finish("results/fits/table1/boat/seed0", 11000)   # done at the paper's length
-    _finish("results/fits/table1/house/seed0", 60)     # a quick-mode fit: paper mode refits it
+    _finish("results/paper/fits/table1/base/boat/seed0", 11000)   # done at the paper's length
+    _finish("results/paper/fits/table1/base/house/seed0", 60)     # stopped short: refitted
+    _finish("results/quick/fits/table1/base/man/seed0", 60)       # quick mode's: not paper's
     assert "33 fits to run" in _estimate(config, capsys)
 
 
 def test_quick_mode_prints_one_line_and_no_warning(config, capsys):
     err = _estimate({**config, "mode": "quick"}, capsys)
     assert err.startswith("dip estimate: 12 fits to run on ") and "WARNING" not in err
+
+
+
+def test_a_target_or_the_fits_still_to_run_are_estimated(config, capsys):
+    full = ["--configfile", str(REPO / "config.yaml"), "--size", "64"]
+    assert run_command(estimate, [*full, "--target", "studies", "--mode", "quick"]) == 0
+    assert capsys.readouterr().err.startswith("dip estimate: 17 fits to run on ")
+    fits = ["results/quick/fits/architecture/scales=6/house/seed0", "results/quick/fits/table1/base/man/seed0"]
+    assert run_command(estimate, [*full, "--mode", "quick", "--fits", *fits]) == 0
+    assert capsys.readouterr().err.startswith("dip estimate: 2 fits to run on ")

@@ -11,7 +11,7 @@ import pytest
 from dip import paper
 from dip.report import conclusions
 from dip.tables import read_csv
-from synthetic_run import TABLE1, build_reports
+from synthetic_run import TABLE1, build_reports, fit_ids
 
 SECTIONS = ("introduction", "method", "architecture", "hyperparameters", "data", "results", "runtime",
             "reproducibility", "discrepancies", "conclusion")
@@ -72,7 +72,7 @@ def test_every_image_exists_relative_to_the_report(run):
     for name in ("report.html", "report.md"):
         text = (root / "reports" / name).read_text()
         srcs = parsed(text).srcs if name.endswith("html") else re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-        assert len(srcs) == 3  # figure 7, curves, snapshots
+        assert len(srcs) == 4  # figure 7, curves, snapshots, the study's curves
         for src in srcs:
             assert not Path(src).is_absolute()
             assert (root / "reports" / src).is_file(), src
@@ -133,11 +133,25 @@ def test_conclusions_count_images_within_tolerance():
     assert out[4].startswith("Across seeds the standard deviation averages 0.20 dB (largest 0.40 dB)")
 
 
-def test_missing_optional_pieces_are_said_not_fatal(tmp_path):
-    build_reports(tmp_path, "paper", with_figure7=False)
+def test_missing_optional_pieces_are_left_out_not_fatal(tmp_path):
+    build_reports(tmp_path, "paper", with_figure7=False, with_study=False)
     html = (tmp_path / "reports/report.html").read_text()
-    assert "Figure 7 was not produced in this run." in html
+    assert "Figure 7" not in html[html.index('id="results"'):] and "Study" not in html
     assert len(parsed(html).srcs) == 2
+
+
+def test_a_study_section_has_its_table_curves_and_computed_conclusion(run):
+    from dip.evaluate import read_json
+
+    _, root = run
+    html = (root / "reports/report.html").read_text()
+    md = (root / "reports/report.md").read_text()
+    summary = read_json(root / "reports/study_lr/study.json")
+    assert 'id="study-lr_study"' in html and "### Study: lr_study" in md
+    base, variant = summary["variants"]
+    assert f"{base['psnr_mean']:.2f}" in html
+    assert summary["conclusions"] and all(c.replace("'", "&#39;") in html and c in md for c in summary["conclusions"])
+    assert " win" in summary["conclusions"][0]
 
 
 def test_a_second_table_variant_is_rendered_with_its_own_conclusions(tmp_path):
@@ -148,7 +162,8 @@ def test_a_second_table_variant_is_rendered_with_its_own_conclusions(tmp_path):
     rep = tmp_path / "reports"
     rep.joinpath("table1_legacy.csv").write_text(rep.joinpath("table1.csv").read_text())
     run_command(report_cmd, ["--run-config", tmp_path / "results/run_config.json", "--architecture", rep / "architecture.json",
-                             "--reports", rep, "--out-html", rep / "r.html", "--out-md", rep / "r.md"])
+                             "--table", f"table1={rep / 'table1.csv'}", f"legacy={rep / 'table1_legacy.csv'}",
+                             "--out-html", rep / "r.html", "--out-md", rep / "r.md"])
     html = (rep / "r.html").read_text()
     ids = parsed(html).ids
     assert "table1" in ids and "table1_legacy" in ids
@@ -176,7 +191,7 @@ def test_this_run_column_is_read_from_the_fits(run):
     mode, root = run
     run_config = json.loads((root / "results/run_config.json").read_text())
     ran = {h["experiment"]: {r["setting"]: r["ran"] for r in h["rows"]}
-           for h in hyperparameters(experiments(run_config), fit_records(root / "results"))}
+           for h in hyperparameters(experiments(run_config), fit_records(*fit_ids(root)))}
     assert "–" not in ran["table1"].values() and "–" not in ran["figure7"].values()
     assert ran["table1"]["upsampling"] == "bilinear (align_corners=False)"
     assert ran["figure7"]["upsampling"] == "nearest"

@@ -18,9 +18,10 @@ def test_report_in_headless_chromium(tmp_path, mode):
     report = root / "reports/report.html"
     attrs = load_report(binary, report, tmp_path)
     assert attrs.get("data-mode") == mode
-    assert int(attrs["data-images"]) == 3, attrs
+    assert int(attrs["data-images"]) == 4, attrs  # figure 7, curves, snapshots, a study
     assert attrs["data-images-loaded"] == attrs["data-images"], f"broken images: {attrs['data-broken']}"
     assert int(attrs["data-table1-rows"]) == 4  # three images and the mean row
+    assert attrs["data-studies"] == attrs["data-studies-complete"] == "study-lr_study"
 
     shot = tmp_path / f"report_{mode}.png"
     run_chromium(binary, tmp_path, "--window-size=1280,5000", f"--screenshot={shot}", report.as_uri())

@@ -1,10 +1,12 @@
-"""The Snakemake workflow as users meet it: the plan, the lint, and a quick run end to end.
+"""The Snakemake workflow as users meet it: the plans, the lint, and quick runs end to end.
 
 Every run happens in a temporary working directory (`--directory`), so the repository's own
-data/, results/ and reports/ are never touched.
+data/, results/ and reports/ are never touched. One quick run (`studies`, then `all`, over a
+simulated paper run) serves every end-to-end and browser check.
 """
 
 import csv
+import hashlib
 import os
 import re
 import subprocess
@@ -13,18 +15,19 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from browser import chromium, load_report, run_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
+STUDIES = ("settings", "architecture", "hyperparameters")
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
-    cmd = [
-        SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(REPO / "config.yaml"), *args,
-    ]
+def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None,
+              configfile: Path = REPO / "config.yaml") -> subprocess.CompletedProcess:
+    cmd = [SNAKEMAKE, *args, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile)]
     run_env = {**os.environ, **(env or {})}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=run_env)
 
@@ -46,13 +49,26 @@ def test_paper_plan_has_33_table1_fits_and_one_figure7_fit(tmp_path):
     assert res.returncode == 0, res.stderr + res.stdout
     out = res.stdout + res.stderr
     assert job_counts(out)["fit"] == 34
-    fits = re.findall(r"dip fit .*?--out (results/fits/\S+)", out)
+    fits = re.findall(r"dip fit .*?--out (results/\S+)", out)
     assert len(fits) == len(set(fits)) == 34
-    assert sum(f.startswith("results/fits/table1/") for f in fits) == 33
-    assert [f for f in fits if f.startswith("results/fits/figure7/")] == ["results/fits/figure7/kate/seed0"]
+    assert sum(f.startswith("results/paper/fits/table1/base/") for f in fits) == 33
+    assert [f for f in fits if "/figure7/" in f] == ["results/paper/fits/figure7/base/kate/seed0"]
     # A rerun after a killed fit goes on from its last checkpoint.
     commands = re.findall(r"dip fit .*?--out \S+", out)
     assert len(commands) == 34 and all("--resume auto" in c for c in commands)
+    # `make run` writes reports/report.html, where the README says.
+    assert "reports/report.html" in out and "reports/paper/all/report.html" in out
+
+
+def test_studies_plan_in_paper_mode(tmp_path):
+    res = snakemake(tmp_path, "studies", "--dry-run", "--cores", "2", "--printshellcmds")
+    assert res.returncode == 0, res.stderr + res.stdout
+    out = res.stdout + res.stderr
+    counts = job_counts(out)
+    assert counts["study"] == 3 and counts["report"] == 1 and counts["fit"] == 234
+    assert "reports/paper/studies/report.html" in out
+    sweeps = re.findall(r"--reg-noise-std (\S+) --out results/paper/fits/hyperparameters/reg_noise_std=(\S+)/", out)
+    assert sweeps and all(a == b for a, b in sweeps)
 
 
 def test_failure_injection_reaches_the_fit_command(tmp_path):
@@ -60,7 +76,7 @@ def test_failure_injection_reaches_the_fit_command(tmp_path):
                     "--config", "mode=quick", "inject_failure=[table1/house/0]")
     assert res.returncode == 0, res.stderr + res.stdout
     failing = [line for line in res.stdout.splitlines() if "--fail-at-iteration" in line]
-    assert len(failing) == 1 and "results/fits/table1/house/seed0" in failing[0]
+    assert len(failing) == 1 and "results/quick/fits/table1/base/house/seed0" in failing[0]
 
 
 def test_lint_and_format():
@@ -71,35 +87,132 @@ def test_lint_and_format():
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
-@pytest.mark.e2e
-def test_quick_mode_end_to_end(tmp_path, mirror):
-    start = time.monotonic()
-    res = snakemake(tmp_path, "--cores", "2", "--config", "mode=quick", timeout=1200,
-                    env={"DIP_DATA_MIRROR": str(mirror)})
-    elapsed = time.monotonic() - start
-    assert res.returncode == 0, (res.stdout + res.stderr)[-8000:]
-    print(f"quick mode end to end: {elapsed:.0f} s")
+# A paper run, simulated: files at every kind of paper path. A quick run must not touch them.
+PAPER_FILES = (
+    "results/paper/fits/table1/base/house/seed0/meta.json",
+    "results/paper/fits/table1/base/house/seed0/output.npy",
+    "results/paper/metrics/table1/base/house/seed0.json",
+    "results/paper/run_config.json",
+    "data/inputs/paper/table1/house/seed0/gt.png",
+    "reports/paper/all/report.html",
+    "reports/paper/experiments/table1/table.csv",
+    "reports/report.html",
+    "logs/paper/fit/table1/base/house/seed0.log",
+    "benchmarks/paper/fit/table1/base/house/seed0.tsv",
+)
 
-    reports = tmp_path / "reports"
-    for name in ("report.html", "report.md", "table1.csv", "table1.md", "figure7.png", "figure7.pdf"):
+
+def _digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for top in ("results/paper", "data/inputs/paper", "reports/paper", "logs/paper",
+                        "benchmarks/paper", "reports/report.html")
+            for p in ([root / top] if (root / top).is_file() else sorted((root / top).rglob("*")))
+            if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, mirror):
+    """`snakemake studies` then `snakemake` (all) in quick mode, after a simulated paper run."""
+    root = tmp_path_factory.mktemp("quick")
+    for k, rel in enumerate(PAPER_FILES):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(f"paper run, hours of GPU work {k}\n".encode())
+    before = _digests(root)
+    env = {"DIP_DATA_MIRROR": str(mirror)}
+    plan = snakemake(root, "all", "studies", "--dry-run", "--printshellcmds", "--cores", "2",
+                     "--config", "mode=quick", env=env)
+    assert plan.returncode == 0, plan.stderr + plan.stdout
+    start = time.monotonic()
+    studies = snakemake(root, "studies", "--cores", "2", "--config", "mode=quick", timeout=1500, env=env)
+    studies_s = time.monotonic() - start
+    assert studies.returncode == 0, (studies.stdout + studies.stderr)[-8000:]
+    start = time.monotonic()
+    run_all = snakemake(root, "--cores", "2", "--config", "mode=quick", timeout=1500, env=env)
+    all_s = time.monotonic() - start
+    assert run_all.returncode == 0, (run_all.stdout + run_all.stderr)[-8000:]
+    print(f"quick mode end to end: studies {studies_s:.0f} s, then all {all_s:.0f} s")
+    return {"root": root, "before": before, "plan": plan.stdout + plan.stderr,
+            "studies_s": studies_s, "env": env}
+
+
+@pytest.mark.e2e
+def test_quick_studies_run_in_under_ten_minutes(quick_run):
+    assert quick_run["studies_s"] < 600, quick_run["studies_s"]
+
+
+@pytest.mark.e2e
+def test_quick_mode_after_a_paper_run_leaves_the_paper_paths_alone(quick_run):
+    root = quick_run["root"]
+    assert "/paper/" not in quick_run["plan"] and "reports/report.html" not in quick_run["plan"]
+    assert _digests(root) == quick_run["before"]
+    assert len(quick_run["before"]) == len(PAPER_FILES)
+
+
+@pytest.mark.e2e
+def test_quick_mode_paper_report(quick_run):
+    root = quick_run["root"]
+    reports = root / "reports/quick"
+    for name in ("all/report.html", "all/report.md", "experiments/table1/table.csv",
+                 "experiments/table1/table.md", "experiments/figure7/figure.png",
+                 "experiments/figure7/figure.pdf"):
         assert (reports / name).stat().st_size > 0, name
-    with open(reports / "table1.csv") as fh:
+    with open(reports / "experiments/table1/table.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 12  # 11 images + mean
-    assert "quick" in (reports / "report.html").read_text().lower()
+    html = (reports / "all/report.html").read_text()
+    assert "quick" in html.lower() and "Study" not in html
 
     # The report as a reader opens it: every image loads and Table 1 has 11 rows + the mean.
     binary = chromium()
-    attrs = load_report(binary, reports / "report.html", tmp_path)
+    attrs = load_report(binary, reports / "all/report.html", root)
     assert attrs.get("data-mode") == "quick"
     assert int(attrs["data-images"]) == 5, attrs  # figure 7, then curves and snapshots of 2 experiments
     assert attrs["data-images-loaded"] == attrs["data-images"], f"broken images: {attrs['data-broken']}"
     assert int(attrs["data-table1-rows"]) == 12
-    run_chromium(binary, tmp_path, "--window-size=1280,6000", f"--screenshot={tmp_path / 'report.png'}",
-                 (reports / "report.html").as_uri())
-    assert (tmp_path / "report.png").stat().st_size > 0
 
-    rep = snakemake(tmp_path, "--report", str(tmp_path / "snakemake-report.html"), "--config", "mode=quick",
-                    timeout=300, env={"DIP_DATA_MIRROR": str(mirror)})
+
+@pytest.mark.e2e
+def test_quick_studies_report_in_the_browser(quick_run, tmp_path):
+    root = quick_run["root"]
+    report = root / "reports/quick/studies/report.html"
+    binary = chromium()
+    attrs = load_report(binary, report, root)
+    expected = " ".join(f"study-{s}" for s in STUDIES)
+    assert attrs["data-studies"] == expected
+    assert attrs["data-studies-complete"] == expected, attrs
+    assert attrs["data-images-loaded"] == attrs["data-images"], f"broken images: {attrs['data-broken']}"
+    html = report.read_text()
+    for study in STUDIES:
+        section = html[html.index(f'id="study-{study}"'):]
+        section = section[:section.index("</section>")]
+        assert " win" in section  # the computed conclusion names a winner
+    assert "no spread over seeds is known" in html  # quick mode runs one seed
+    run_chromium(binary, tmp_path, "--window-size=1280,6000", f"--screenshot={tmp_path / 'studies.png'}",
+                 report.as_uri())
+    assert (tmp_path / "studies.png").stat().st_size > 0
+
+
+@pytest.mark.e2e
+def test_snakemake_report_of_the_quick_run(quick_run, tmp_path):
+    rep = snakemake(quick_run["root"], "--report", str(tmp_path / "snakemake-report.html"),
+                    "--config", "mode=quick", timeout=300, env=quick_run["env"])
     assert rep.returncode == 0, rep.stdout + rep.stderr
     assert (tmp_path / "snakemake-report.html").stat().st_size > 0
+
+
+@pytest.mark.e2e
+def test_a_config_with_one_experiment_runs_to_a_report(tmp_path, mirror):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["experiments"] = {"mine": {"preset": "table1", "images": ["house"], "mask": "bernoulli",
+                                      "vary": {"lr": [0.01]}}}
+    config["targets"] = {}
+    config["quick"]["iterations"] = 10
+    config["registry"] = str(REPO / "workflow/registry.tsv")
+    configfile = tmp_path / "mine.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    res = snakemake(tmp_path, "--cores", "2", "--config", "mode=quick", configfile=configfile,
+                    env={"DIP_DATA_MIRROR": str(mirror)})
+    assert res.returncode == 0, (res.stdout + res.stderr)[-8000:]
+    assert job_counts(res.stdout + res.stderr)["fit"] == 2
+    html = (tmp_path / "reports/quick/all/report.html").read_text()
+    assert 'id="study-mine"' in html and "lr = 0.01" in html

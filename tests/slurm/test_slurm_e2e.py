@@ -190,7 +190,7 @@ def test_every_fit_runs_as_a_slurm_job_with_one_gpu(cluster, complete_run, workd
     fits = complete_run.fits()
     on_disk = {
         f"{p.parts[-3]}/{p.parts[-2]}/{p.name.removeprefix('seed')}"
-        for p in (workdir / "results" / "fits").glob("*/*/seed*")
+        for p in (workdir / "results" / "quick" / "fits").glob("*/base/*/seed*")
     }
     assert set(fits) == on_disk == FITS, (sorted(fits), sorted(on_disk))
     for fit_id, sub in sorted(fits.items()):
@@ -206,7 +206,7 @@ def test_every_fit_runs_as_a_slurm_job_with_one_gpu(cluster, complete_run, workd
         # The workflow's own per-fit estimates reach sbatch: the profile does not override them.
         assert job["MinMemoryNode"] == f"{sub.resources['mem_mb']}M"
         assert job["TimeLimit"] == slurm_minutes(int(sub.resources["runtime"]))
-    assert (workdir / "reports" / "report.html").stat().st_size > 0
+    assert (workdir / "reports" / "quick" / "all" / "report.html").stat().st_size > 0
 
 
 def test_a_failed_fit_is_reported_and_rerunning_completes(
@@ -219,7 +219,7 @@ def test_a_failed_fit_is_reported_and_rerunning_completes(
     assert failing.returncode != 0, failing.tail()
     experiment, image, seed = FAILING_FIT.split("/")
     failed = failing.fits()[FAILING_FIT]
-    output = f"results/fits/{experiment}/{image}/seed{seed}"
+    output = f"results/quick/fits/{experiment}/base/{image}/seed{seed}"
     errors = failing.errors()
     assert [(e["rule"], e["output"], e["external_jobid"]) for e in errors] == [
         ("fit", output, failed.slurm_id)

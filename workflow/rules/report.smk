@@ -103,7 +103,9 @@ rule snapshots:
     input:
         lambda w: reports.fit_dirs(PLAN, w.experiment),
     output:
-        report(P(paths.SNAPSHOTS), caption="../report/snapshots.rst", category="Snapshots"),
+        report(
+            P(paths.SNAPSHOTS), caption="../report/snapshots.rst", category="Snapshots"
+        ),
     log:
         LOG("report", "{experiment}/snapshots"),
     benchmark:
@@ -123,7 +125,9 @@ rule study:
     output:
         json=P(paths.STUDY_JSON),
         md=P(paths.STUDY_MD),
-        png=report(P(paths.STUDY_PNG), caption="../report/study.rst", category="Studies"),
+        png=report(
+            P(paths.STUDY_PNG), caption="../report/study.rst", category="Studies"
+        ),
     log:
         LOG("report", "{experiment}/study"),
     benchmark:
@@ -142,7 +146,9 @@ rule report:
     input:
         unpack(lambda w: reports.report_inputs(PLAN, w.target)),
     output:
-        html=report(P(paths.REPORT_HTML), caption="../report/report.rst", category="Report"),
+        html=report(
+            P(paths.REPORT_HTML), caption="../report/report.rst", category="Report"
+        ),
         md=P(paths.REPORT_MD),
     log:
         LOG("report", "{target}/report"),

@@ -19,7 +19,13 @@ from .bench import measure
 
 
 def add_arguments(p):
-    p.add_argument("--config-json", required=True, help="the workflow's config as a JSON string")
+    config = p.add_mutually_exclusive_group(required=True)
+    config.add_argument("--config-json", help="the workflow's config as a JSON string")
+    config.add_argument("--configfile", type=Path, help="a workflow config file (config.yaml)")
+    p.add_argument("--mode", choices=("paper", "quick"), help="override the config's mode")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--target", default="all", help="the fits of this target (default all)")
+    which.add_argument("--fits", nargs="+", metavar="DIR", help="only these fit folders")
     p.add_argument("--size", type=int, default=128, help="side of the measured problem (default 128)")
 
 
@@ -30,12 +36,22 @@ def _done(job: pipeline.FitJob) -> bool:
 
 
 def run(args) -> int:
-    try:
-        config = json.loads(args.config_json)
-    except json.JSONDecodeError as exc:
-        raise DipError(f"--config-json is not valid JSON: {exc}") from None
-    plan = pipeline.plan(pipeline.with_defaults(config))
-    todo = [job for job in plan.all_fits() if not _done(job)]
+    if args.configfile is not None:
+        config = pipeline.load_config(args.configfile)
+    else:
+        try:
+            config = pipeline.with_defaults(json.loads(args.config_json))
+        except json.JSONDecodeError as exc:
+            raise DipError(f"--config-json is not valid JSON: {exc}") from None
+    if args.mode:
+        config["mode"] = args.mode
+    plan = pipeline.plan(config)
+    if args.fits is not None:
+        wanted = set(args.fits)
+        jobs = [job for job in plan.all_fits() if job.fit.out_dir in wanted]
+    else:
+        jobs = [plan.fits[f] for f in plan.fits_of_target(args.target)]
+    todo = [job for job in jobs if not _done(job)]
     if not todo:
         return 0
     device = resolve_device(config.get("device", "auto"))
