@@ -3,11 +3,10 @@ rendered text."""
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
 from conftest import REPO
-from dip import data, masks
+from dip import data, masks, pipeline
 from dip.errors import DipError
 
 TABLE1 = ["barbara", "boat", "house", "lena", "peppers", "cameraman", "couple", "fingerprint",
@@ -20,7 +19,7 @@ def _u8(path):
 
 @pytest.fixture(scope="module")
 def config():
-    return yaml.safe_load((REPO / "config.yaml").read_text())
+    return pipeline.load_config(REPO / "config.yaml")
 
 
 def test_bernoulli_is_seeded_and_has_the_right_fraction():

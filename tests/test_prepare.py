@@ -6,18 +6,17 @@ import json
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
 from conftest import REPO
-from dip import data, plan
+from dip import data, pipeline
 from dip.commands import prepare
 from dip.errors import DipError
 
 
 @pytest.fixture(scope="module")
 def config():
-    return yaml.safe_load((REPO / "config.yaml").read_text())
+    return pipeline.load_config(REPO / "config.yaml")
 
 
 def _run(argv):
@@ -132,25 +131,27 @@ def test_too_small_image_is_a_clear_error(tmp_path):
               "--crop", "64", "--out", str(tmp_path / "o")])
 
 
+def _args(config, experiment, image, seed):
+    return " ".join(pipeline.Plan(config).prepare_args(experiment, image, seed))
+
+
 def test_rule_arguments_from_the_experiments(config):
     quick = {**config, "mode": "quick"}
-    assert plan.prepare_args(quick, "table1", "lena", 2) == (
+    assert _args(quick, "table1", "lena", 0) == (
         "--gt data/raw/table1/lena.png --masked data/raw/table1/dip_project_page/Lena512_masked.png"
-        " --seed 2 --crop 64")
-    assert plan.prepare_inputs(quick, "figure7", "kate") == {
+        " --seed 0 --crop 64")
+    assert pipeline.Plan(quick).prep_job("figure7", "kate", 0).sources == {
         "gt": "data/raw/dip/inpainting/kate.png", "mask": "data/raw/dip/inpainting/kate_mask.png"}
     paper = copy.deepcopy(config)
     paper["experiments"]["table1"].update(mask="bernoulli", missing=0.5, crop_multiple=32)
-    assert plan.prepare_args(paper, "table1", "boat", 0) == (
+    assert _args(paper, "table1", "boat", 0) == (
         "--gt data/raw/table1/boat.png --mask-bernoulli 0.5 --seed 0 --crop-multiple 32")
 
 
 def test_barbara_is_padded_like_the_notebook_in_paper_mode_only(config):
-    from dip import experiments
-
     paper = {**config, "mode": "paper"}
-    assert plan.prepare_args(paper, "table1", "barbara", 0).endswith("--seed 0 --pad-to 514")
-    assert plan.prepare_args(paper, "table1", "boat", 0).endswith("--seed 0 --crop-multiple 64")
-    assert experiments.pixels(paper, experiments.Fit("table1", "barbara", 0)) == 514 * 514
+    assert _args(paper, "table1", "barbara", 0).endswith("--seed 0 --pad-to 514")
+    assert _args(paper, "table1", "boat", 0).endswith("--seed 0 --crop-multiple 64")
+    assert pipeline.Plan(paper).fit_job("table1", "base", "barbara", 0).pixels == 514 * 514
     quick = {**config, "mode": "quick"}
-    assert plan.prepare_args(quick, "table1", "barbara", 0).endswith("--seed 0 --crop 64")
+    assert _args(quick, "table1", "barbara", 0).endswith("--seed 0 --crop 64")

@@ -173,3 +173,21 @@ def original_extent(img: np.ndarray, box: tuple[int, int, int, int] | list[int])
     """The part of a prepared (or fitted) image that holds source pixels (prep.json `box`)."""
     top, left, h, w = box
     return img[top:top + h, left:left + w]
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'H' or 'HxW' -> (H, W); None stays None."""
+    if text is None:
+        return None
+    try:
+        parts = [int(x) for x in text.lower().split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2):
+        raise DipError(f"a size is H or HxW, got '{text}'")
+    return parts[0], parts[-1]
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """A float image in [0, 1] as 8-bit integers (rounded)."""
+    return np.round(img * 255.0).astype(np.uint8)

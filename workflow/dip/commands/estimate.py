@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from .. import pipeline
+from ..benchmark import measure
 from ..devices import resolve_device
 from ..durations import human_duration
 from ..errors import DipError
 from ..presets import get_preset
-from .bench import measure
 
 
 def add_arguments(p):

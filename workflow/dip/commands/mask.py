@@ -9,8 +9,7 @@ from pathlib import Path
 
 from .. import masks
 from ..errors import DipError
-from ..images import read_image
-from .prepare import _pad_size, _u8
+from ..images import parse_size, read_image, to_uint8
 
 
 def add_arguments(p):
@@ -29,12 +28,12 @@ def run(args) -> int:
     if args.kind == "derived":
         if args.gt is None or args.masked is None:
             raise DipError("derived masks need --gt and --masked")
-        mask, ambiguous = masks.derive_mask(_u8(read_image(args.gt)[0]), _u8(read_image(args.masked)[0]))
+        mask, ambiguous = masks.derive_mask(to_uint8(read_image(args.gt)[0]), to_uint8(read_image(args.masked)[0]))
         note = f", {int(ambiguous.sum())} ambiguous pixels (ground truth 0) marked missing"
     else:
         if (args.size is None) == (args.like is None):
             raise DipError(f"{args.kind} masks need exactly one of --size and --like")
-        shape = _pad_size(args.size) if args.size else read_image(args.like)[0].shape[:2]
+        shape = parse_size(args.size) if args.size else read_image(args.like)[0].shape[:2]
         if args.kind == "bernoulli":
             mask = masks.bernoulli_mask(shape, args.missing, args.seed)
         else:

@@ -17,7 +17,7 @@ from .. import degrade, masks
 from ..atomic import atomic_dir
 from ..errors import DipError
 from ..hashes import sha256_file as _sha256
-from ..images import plan_geometry, read_image, save_image
+from ..images import parse_size, plan_geometry, read_image, save_image, to_uint8
 
 
 def add_arguments(p):
@@ -43,27 +43,11 @@ def add_arguments(p):
     p.add_argument("--out", required=True, type=Path, help="output folder")
 
 
-def _pad_size(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        parts = [int(x) for x in text.lower().split("x")]
-    except ValueError:
-        parts = []
-    if len(parts) not in (1, 2):
-        raise DipError(f"--pad-to takes H or HxW, got '{text}'")
-    return parts[0], parts[-1]
-
-
-def _u8(img: np.ndarray) -> np.ndarray:
-    return np.round(img * 255.0).astype(np.uint8)
-
-
 def _inpainting(args, gt: np.ndarray, geo, seed: int, sources: dict) -> tuple[np.ndarray, dict]:
     """The mask at the prepared size and what prep.json says of it."""
     if args.masked is not None:
         masked, _ = read_image(args.masked)
-        mask, ambiguous = masks.derive_mask(_u8(gt), _u8(masked))
+        mask, ambiguous = masks.derive_mask(to_uint8(gt), to_uint8(masked))
         sources["masked"] = {"path": str(args.masked), "sha256": _sha256(args.masked)}
         return geo.apply(mask), {"kind": "authors",
                                  "ambiguous_zero_pixels": int(geo.apply(ambiguous).sum()),
@@ -85,7 +69,7 @@ def prepare(args) -> dict:
     gt_raw, mode = read_image(args.gt)
     sources = {"gt": {"path": str(args.gt), "sha256": _sha256(args.gt), "mode": mode}}
     geo = plan_geometry(gt_raw.shape[:2], crop=args.crop, multiple=args.crop_multiple,
-                        pad_to=_pad_size(args.pad_to))
+                        pad_to=parse_size(args.pad_to))
     info = {"seed": args.seed, "channels": 1 if gt_raw.ndim == 2 else gt_raw.shape[2]}
     mask = None
     if args.noise_sigma is not None:

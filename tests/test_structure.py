@@ -1,0 +1,25 @@
+"""The package's seams: commands import the library, never each other; one helper per job."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "workflow" / "dip"
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text())
+    return [(node.level, node.module or "") for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+
+
+def test_commands_import_the_library_never_another_command():
+    for path in (PACKAGE / "commands").glob("*.py"):
+        siblings = [m for level, m in _imports(path) if level == 1 and m not in ("_pairs",)]
+        assert siblings == [], f"{path.name} imports commands {siblings}"
+
+
+def test_one_helper_per_job():
+    sources = {p: p.read_text() for p in PACKAGE.rglob("*.py")}
+    assert [p.name for p, s in sources.items() if "hashlib.sha256(" in s] == ["hashes.py"]
+    assert [p.name for p, s in sources.items() if "np.random.default_rng(seed).random(" in s] == ["masks.py"]
+    loaders = [p.name for p, s in sources.items() if "def load_mask" in s or "def _load_mask" in s]
+    assert loaders == ["masks.py"]
