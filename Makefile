@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CORES  ?= all
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run quick test test-slurm bench lint report clean
+.PHONY: install run quick studies test test-slurm bench lint report clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ run: install            ## the paper reproduction (long without a GPU)
 quick: install          ## the whole DAG on a CPU in minutes
 	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) --config mode=quick
 
+studies: install        ## the studies and their report (add MODE=quick for a CPU smoke run)
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) studies --config mode=$(or $(MODE),paper)
+
 report: install         ## Snakemake's own report of the last run
 	$(BIN)/snakemake --report reports/snakemake-report.html
 
@@ -41,4 +44,4 @@ lint: install
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 
 clean:
-	rm -rf results reports/*.html reports/*.md reports/*.csv reports/*.png reports/*.pdf logs benchmarks .snakemake
+	rm -rf results data/inputs reports/paper reports/quick reports/*.html reports/*.md logs benchmarks .snakemake

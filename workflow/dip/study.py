@@ -108,7 +108,7 @@ def conclusions(variants: list[dict]) -> list[str]:
         out.append(f"{best['label']} wins: {best['psnr_mean']:.2f} dB on average over {n_images} "
                    f"image{'s' if n_images != 1 else ''}, {best['psnr_mean'] - base['psnr_mean']:+.2f} dB "
                    f"against the base ({base['psnr_mean']:.2f} dB).")
-    if len(scored) > 1 and worst is not best:
+    if len(scored) > 2 and worst is not best:
         out.append(f"The weakest is {worst['label']} at {worst['psnr_mean']:.2f} dB, "
                    f"{worst['psnr_mean'] - best['psnr_mean']:+.2f} dB from the best.")
     other = _runner_up(scored, best) if best is base else base
