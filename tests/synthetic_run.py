@@ -176,8 +176,8 @@ def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True, wi
     if with_study:
         sections += ["--study", f"lr_study={build_study(root)}"]
     run_command(report, ["--run-config", root / "results/run_config.json", "--architecture", rep / "architecture.json",
-                         *sections, *[f"--fit={k}={v}" for k, v in fits.items()],
-                         *[f"--metrics={k}={v}" for k, v in metrics_by_id.items()],
+                         *sections, *[f"--fit={k}@{v}" for k, v in fits.items()],
+                         *[f"--metrics={k}@{v}" for k, v in metrics_by_id.items()],
                          "--out-html", rep / "report.html", "--out-md", rep / "report.md"])
 
 

@@ -29,3 +29,12 @@ def unique(pairs: list[tuple[str, str]] | None, what: str) -> dict[str, str]:
             raise DipError(f"{what}: {name!r} given twice")
         out[name] = value
     return out
+
+
+def fit_pair(text: str) -> tuple[str, str]:
+    """argparse type: 'experiment/variant/image/seed@path' -> (id, path). An id holds no '@'
+    (a variant id may hold '=', as may the path)."""
+    name, sep, value = text.partition("@")
+    if not sep or not name or not value:
+        raise argparse.ArgumentTypeError(f"expected ID@PATH, got {text!r}")
+    return name, value

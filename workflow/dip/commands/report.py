@@ -7,7 +7,7 @@ Inputs, each named explicitly (nothing is globbed):
   --experiments   the experiments this report covers (default: all in the run config).
   --table NAME=CSV, --figure NAME=PNG, --curves NAME=PNG, --snapshots NAME=PNG,
   --study NAME=JSON   each experiment's section files, by report kind.
-  --fit ID=DIR, --metrics ID=JSON   each fit's folder (meta.json) and scores, ID being
+  --fit ID@DIR, --metrics ID@JSON   each fit's folder (meta.json) and scores, ID being
                   experiment/variant/image/seed: runtime, spread and the settings actually run.
 Images are linked relative to the output files.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from ..atomic import write_text
 from ..evaluate import read_json
 from ..report import TEMPLATES, context, render
-from ._pairs import pair, unique
+from ._pairs import fit_pair, pair, unique
 
 KINDS = ("table", "figure", "curves", "snapshots", "study")
 
@@ -29,8 +29,8 @@ def add_arguments(p):
     for kind in KINDS:
         p.add_argument(f"--{kind}", nargs="+", action="extend", type=pair, default=[],
                        metavar="NAME=PATH", help=f"an experiment's {kind} file")
-    p.add_argument("--fit", nargs="+", action="extend", type=pair, default=[], metavar="ID=DIR")
-    p.add_argument("--metrics", nargs="+", action="extend", type=pair, default=[], metavar="ID=JSON")
+    p.add_argument("--fit", nargs="+", action="extend", type=fit_pair, default=[], metavar="ID@DIR")
+    p.add_argument("--metrics", nargs="+", action="extend", type=fit_pair, default=[], metavar="ID@JSON")
     p.add_argument("--out-html", required=True)
     p.add_argument("--out-md", required=True)
     p.add_argument("--templates", default=str(TEMPLATES), help="template folder (default: the package's)")

@@ -234,9 +234,9 @@ def report_args(plan: Plan, target: str) -> list[str]:
             if role in ("table_csv", "figure_png", "curves", "snapshots", "study_json"):
                 args += [f"--{role.split('_')[0]}", f"{name}={path}"]
     for fit in plan.fits_of_target(target):
-        args += ["--fit", f"{fit.id}={fit.out_dir}"]
+        args += ["--fit", f"{fit.id}@{fit.out_dir}"]
         if plan.fits[fit].ground_truth:
-            args += ["--metrics", f"{fit.id}={fit.metrics}"]
+            args += ["--metrics", f"{fit.id}@{fit.metrics}"]
     return args
 
 
