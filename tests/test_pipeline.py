@@ -176,6 +176,8 @@ BAD = {
     "no images": ({"images": []}, "experiment 'solo': no images"),
     "same path twice": ({"vary": {"lr": [0.1]}, "variants": {"lr=0.1": {"lr": 0.2}}},
                         "experiment 'solo'.*same path.*lr=0.1"),
+    "a paper table without published outputs": ({"images": ["kate"], "mask": "bernoulli", "report": "paper_table"},
+                                                 "experiment 'solo' \\(report: paper_table\\): image 'kate' has no published 'dip'"),
     "missing local image": ({"images": [{"name": "cat", "path": "/nonexistent/cat.png"}], "mask": "bernoulli"},
                             "experiment 'solo', images.*does not exist"),
 }

@@ -14,9 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from browser import chromium, load_report, run_chromium
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -201,10 +203,17 @@ def test_snakemake_report_of_the_quick_run(quick_run, tmp_path):
 
 
 @pytest.mark.e2e
-def test_a_config_with_one_experiment_runs_to_a_report(tmp_path, mirror):
+def test_a_config_with_one_experiment_and_an_own_image_runs_to_a_report(tmp_path, mirror):
+    """One study (no table1, no figure7) over a registry image and a user's colour photo with
+    no ground truth: fitted, shown, its scores marked unavailable."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:90, 0:100] / 30.0
+    photo = np.stack([0.5 + 0.3 * np.sin(xx + c) * np.cos(yy) for c in range(3)], -1)
+    Image.fromarray(np.uint8(np.clip(photo + 0.05 * rng.random(photo.shape), 0, 1) * 255)).save(tmp_path / "photo.png")
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["experiments"] = {"mine": {"preset": "table1", "images": ["house"], "mask": "bernoulli",
-                                      "vary": {"lr": [0.01]}}}
+    config["experiments"] = {"mine": {"preset": "table1", "mask": "bernoulli", "vary": {"lr": [0.01]},
+                                      "images": ["house", {"name": "photo", "path": "photo.png",
+                                                           "ground_truth": False}]}}
     config["targets"] = {}
     config["quick"]["iterations"] = 10
     config["registry"] = str(REPO / "workflow/registry.tsv")
@@ -213,6 +222,14 @@ def test_a_config_with_one_experiment_runs_to_a_report(tmp_path, mirror):
     res = snakemake(tmp_path, "--cores", "2", "--config", "mode=quick", configfile=configfile,
                     env={"DIP_DATA_MIRROR": str(mirror)})
     assert res.returncode == 0, (res.stdout + res.stderr)[-8000:]
-    assert job_counts(res.stdout + res.stderr)["fit"] == 2
+    counts = job_counts(res.stdout + res.stderr)
+    assert counts["fit"] == 4 and counts["evaluate"] == 2  # the photo has nothing to be scored against
+    assert np.load(tmp_path / "results/quick/fits/mine/base/photo/seed0/output.npy").shape == (64, 64, 3)
     html = (tmp_path / "reports/quick/all/report.html").read_text()
     assert 'id="study-mine"' in html and "lr = 0.01" in html
+    study = html[html.index('id="study-mine"'):]
+    assert "<td>photo</td><td class=\"num\">unavailable</td>" in study
+    binary = chromium()
+    attrs = load_report(binary, tmp_path / "reports/quick/all/report.html", tmp_path)
+    assert attrs["data-studies-complete"] == "study-mine"
+    assert int(attrs["data-images"]) == 2 and attrs["data-images-loaded"] == "2"  # curves, snapshots

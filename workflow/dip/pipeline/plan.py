@@ -156,6 +156,7 @@ class Plan:
             self.slots[name] = self._own_slots(exp, prep_owner, fit_owner)
         for name, exp in self.experiments.items():
             self.slots[name] += self._reused_slots(name, exp.config)
+            self._check_comparisons(exp)
         self.targets = self._targets(config.get("targets") or {})
 
     # experiments -------------------------------------------------------------------------
@@ -183,8 +184,8 @@ class Plan:
         """`dip prepare` crop/pad arguments of an image and the size they give."""
         h, w = image_size(self.config, ref, f"experiment '{exp.name}', image '{ref.id}'")
         if is_quick(self.config):
-            side = int(exp.config.get("quick_crop", self.config["quick"]["crop"]))
-            return ["--crop", str(side)], (min(side, h), min(side, w))
+            side = min(int(exp.config.get("quick_crop", self.config["quick"]["crop"])), h, w)
+            return ["--crop", str(side)], (side, side)
         pad = (exp.config.get("pad_to") or {}).get(ref.id)
         if pad is not None:
             return ["--pad-to", str(int(pad))], (int(pad), int(pad))
@@ -271,6 +272,27 @@ class Plan:
                 raise DipError(f"experiment '{name}', reuse.{image}: '{other}' does not fit '{image}'")
             out += found
         return out
+
+    def _check_comparisons(self, exp: Experiment) -> None:
+        """A paper table compares every image, a figure its bottom row's image, with published
+        outputs (roles `dip` and `papyan`): those must be registered."""
+        if exp.kind == "paper_table":
+            images = [s.image for s in self.slots[exp.name]]
+        elif exp.kind == "figure":
+            images = [next(iter(exp.config.get("reuse") or {}), exp.images[0].id)]
+        else:
+            return
+        refs = {r.id: r for r in exp.images}
+        for image, other in (exp.config.get("reuse") or {}).items():
+            refs.update({r.id: r for r in self.experiments[other].images if r.id == image})
+        for image in dict.fromkeys(images):
+            ref = refs[image]
+            for role in ("dip", "papyan"):
+                try:
+                    source(self.config, ref, role)
+                except DipError as exc:
+                    raise DipError(f"experiment '{exp.name}' (report: {exp.kind}): image '{image}' "
+                                   f"has no published '{role}' output to compare with ({exc})") from None
 
     def _targets(self, declared: dict) -> dict[str, list[str]]:
         names = list(self.experiments)

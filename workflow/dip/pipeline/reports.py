@@ -8,7 +8,8 @@ the config), never by its name:
 - ``figure``: the experiment's first image on top, its first reused image (with the
   published outputs of the comparison) below (`dip figure7`), with curves and snapshots;
 - ``study``: every variant against the base, per image and over seeds, with the PSNR curves
-  of each variant and a conclusion computed from the numbers (`dip study`);
+  of each variant and a conclusion computed from the numbers (`dip study`), and the base's
+  outputs while fitting (snapshots);
 - ``none``: fitted and listed, no section of its own.
 
 A named target (``all``, ``studies``, ``everything``, or one the config declares) builds one
@@ -70,6 +71,8 @@ def outputs(plan: Plan, name: str) -> dict[str, str]:
         files = {"study_json": paths.STUDY_JSON, "study_md": paths.STUDY_MD, "study_png": paths.STUDY_PNG}
     if kind in ("paper_table", "figure"):
         files.update(curves=paths.CURVES, snapshots=paths.SNAPSHOTS)
+    elif kind == "study":
+        files.update(snapshots=paths.SNAPSHOTS)  # the base's outputs, shown with or without a ground truth
     return {role: _fill(plan, template, name) for role, template in files.items()}
 
 
