@@ -69,7 +69,7 @@ def test_studies_plan_in_paper_mode(tmp_path):
     counts = job_counts(out)
     assert counts["study"] == 3 and counts["report"] == 1 and counts["fit"] == 234
     assert "reports/paper/studies/report.html" in out
-    sweeps = re.findall(r"--reg-noise-std (\S+) --out results/paper/fits/hyperparameters/reg_noise_std=(\S+)/", out)
+    sweeps = re.findall(r"--reg-noise-std (\S+) --out results/paper/fits/hyperparameters/reg_noise_std=([^/\s]+)/", out)
     assert sweeps and all(a == b for a, b in sweeps)
 
 

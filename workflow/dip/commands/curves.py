@@ -1,7 +1,7 @@
 """PSNR vs iteration per image from trace.csv files: mean over seeds and the min-max band.
 
-Example: dip curves --trace barbara=results/table1/barbara/seed0/trace.csv \
-  barbara=results/table1/barbara/seed1/trace.csv boat=... --paper-table1 --out reports/curves_table1.png
+Example: dip curves --trace barbara=results/paper/fits/table1/base/barbara/seed0/trace.csv \
+  barbara=.../seed1/trace.csv boat=... --paper-table1 --out reports/paper/experiments/table1/curves.png
 Repeat a name once per seed. --paper-table1 draws the paper's Table-1 value per image.
 """
 
