@@ -241,3 +241,19 @@ def test_dip_fit_accepts_every_flag_the_planner_writes(config):
         [16], [0], 5, 3, 1)
     assert (args.upsample, args.downsample, args.pad, args.conv_1x1, args.legacy) == (
         ["nearest"], "max", "zero", False, True)
+
+
+def test_an_experiment_runs_only_in_its_modes_and_a_table_reads_its_companion(config):
+    cfg = copy.deepcopy(config)
+    cfg["experiments"]["table1_full"] = {**cfg["experiments"]["table1"], "backtrack": "full",
+                                         "report": "none", "modes": ["quick"]}
+    cfg["experiments"]["table1"]["full_backtracking"] = "table1_full"
+    cfg["targets"]["all"] = ["table1", "table1_full", "figure7"]
+    paper, quick = pipeline.Plan(cfg), pipeline.Plan({**cfg, "mode": "quick"})
+    assert "table1_full" not in paper.experiments and paper.target("all") == ["table1", "figure7"]
+    assert len(paper.fits_of_target("all")) == 34
+    assert "--metrics-full-backtracking" not in reports.table_args(paper, "table1")
+    args = reports.table_args(quick, "table1")
+    companion = args[args.index("--metrics-full-backtracking") + 1:args.index("--gt")]
+    assert companion == [f"results/quick/metrics/table1_full/base/{i}/seed0.json" for i in TABLE1]
+    assert reports.table_inputs(quick, "table1")["full_backtracking"] == companion

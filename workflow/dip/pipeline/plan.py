@@ -143,9 +143,10 @@ class Plan:
         self.mode = config.get("mode", "paper")
         if self.mode not in ("paper", "quick"):
             raise DipError(f"mode must be 'paper' or 'quick', got {self.mode!r}")
-        exps = config.get("experiments") or {}
+        exps = {name: exp for name, exp in (config.get("experiments") or {}).items()
+                if self.mode in exp.get("modes", ("paper", "quick"))}
         if not exps:
-            raise DipError("the config has no experiments")
+            raise DipError(f"the config has no experiments that run in {self.mode} mode")
         self.experiments = {name: self._experiment(name, exp) for name, exp in exps.items()}
         self.inputs: dict[Inputs, PrepJob] = {}
         self.fits: dict[Fit, FitJob] = {}
@@ -265,7 +266,8 @@ class Plan:
         out = []
         for image, other in (exp.get("reuse") or {}).items():
             if other not in self.experiments:
-                raise DipError(f"experiment '{name}', reuse.{image}: no experiment '{other}'")
+                raise DipError(f"experiment '{name}', reuse.{image}: no experiment '{other}' in "
+                               f"{self.mode} mode")
             found = [s for s in self.slots[other] if s.image == image and s.variant == BASE
                      and s.experiment == other]
             if not found:
@@ -297,11 +299,13 @@ class Plan:
     def _targets(self, declared: dict) -> dict[str, list[str]]:
         names = list(self.experiments)
         targets = {"all": names, "studies": [], "everything": names}
+        declared_names = self.config.get("experiments") or {}
         for target, members in declared.items():
-            unknown = [m for m in members or [] if m not in self.experiments]
+            unknown = [m for m in members or [] if m not in declared_names]
             if unknown:
                 raise DipError(f"targets.{target}: no experiment {', '.join(unknown)}")
-            targets[target] = list(members or [])
+            # an experiment whose `modes` leave out this mode is not part of this run
+            targets[target] = [m for m in members or [] if m in self.experiments]
         return targets
 
     # queries -----------------------------------------------------------------------------

@@ -79,11 +79,21 @@ def outputs(plan: Plan, name: str) -> dict[str, str]:
 # paper table -------------------------------------------------------------------------------
 
 
+def _companion(plan: Plan, name: str) -> list[str]:
+    """Metrics of the experiment a paper table names as `full_backtracking` (the same fits
+    with full-state backtracking, a column of its own), when this mode runs it."""
+    other = plan.experiment(name).config.get("full_backtracking")
+    if other is None or other not in plan.experiments:
+        return []
+    return [s.fit.metrics for s in _scored(plan.slots_of(other, BASE))]
+
+
 def table_inputs(plan: Plan, name: str) -> dict[str, list[str]]:
     slots = _scored(plan.slots_of(name, BASE))
     images = sorted({s.image for s in slots})
     published = [p for i in images for r in ("gt", "dip", "papyan") if (p := _raw(plan, name, i, r))]
-    return {"metrics": [s.fit.metrics for s in slots], "published": published}
+    return {"metrics": [s.fit.metrics for s in slots], "full_backtracking": _companion(plan, name),
+            "published": published}
 
 
 def table_args(plan: Plan, name: str) -> list[str]:
@@ -93,8 +103,10 @@ def table_args(plan: Plan, name: str) -> list[str]:
     def role(r):
         return [(i, p) for i in images if (p := _raw(plan, name, i, r))]
 
+    companion = _companion(plan, name)
     return [
         "--metrics", *(s.fit.metrics for s in slots),
+        *(["--metrics-full-backtracking", *companion] if companion else []),
         *_pairs("--gt", role("gt")),
         *_pairs("--published-dip", role("dip")),
         *_pairs("--published-papyan", role("papyan")),

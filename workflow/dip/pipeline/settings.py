@@ -121,7 +121,7 @@ def resolve(preset_name: str, overrides: dict, where: str) -> dict:
         "lr": float(overrides.get("lr", preset.lr)),
         "reg_noise_std": float(overrides.get("reg_noise_std", preset.reg_noise_std)),
         "ema_weight": float(overrides.get("ema_weight", preset.ema_weight)),
-        "backtrack": overrides.get("backtrack"),  # None: the engine's default
+        "backtrack": overrides.get("backtrack", getattr(preset, "backtrack", None)),
         "input": kind,
         "input_channels": net.in_channels,
         "legacy": bool(overrides.get("legacy", False)),
