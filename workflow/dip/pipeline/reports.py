@@ -248,10 +248,16 @@ def report_args(plan: Plan, target: str) -> list[str]:
         for role, path in files.items():
             if role in ("table_csv", "figure_png", "curves", "snapshots", "study_json"):
                 args += [f"--{role.split('_')[0]}", f"{name}={path}"]
-    for fit in plan.fits_of_target(target):
-        args += ["--fit", f"{fit.id}@{fit.out_dir}"]
-        if plan.fits[fit].ground_truth:
-            args += ["--metrics", f"{fit.id}@{fit.metrics}"]
+    # Each experiment's own slots, by their ids: a fit shared with another experiment counts
+    # in both (its settings, runtime and spread belong to each experiment that reads it).
+    for name in plan.target(target):
+        for slot in plan.slots_of(name):
+            if slot.experiment != name:
+                continue
+            sid = f"{name}/{slot.variant}/{slot.image}/{slot.seed}"
+            args += ["--fit", f"{sid}@{slot.fit.out_dir}"]
+            if slot.ground_truth:
+                args += ["--metrics", f"{sid}@{slot.fit.metrics}"]
     return args
 
 
