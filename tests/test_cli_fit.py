@@ -72,7 +72,8 @@ def test_writes_every_file_of_a_fit(files, capsys):
     out = files["out"]
     assert table1(files, "--gt", files["gray"], "--snapshots", "2,4,99") == 0
     names = {p.relative_to(out).as_posix() for p in out.rglob("*")}
-    assert {"output.png", "output.npy", "ema.png", "ema.npy", "trace.csv", "meta.json",
+    assert {"output.png", "output.npy", "output_clean.png", "output_clean.npy", "ema.png",
+            "ema.npy", "trace.csv", "meta.json",
             "checkpoint.pt", "snapshots/iter_000002.png", "snapshots/iter_000004.png"} <= names
     assert "snapshots/iter_000099.png" not in names
     assert leftovers(out) == []
@@ -86,7 +87,8 @@ def test_writes_every_file_of_a_fit(files, capsys):
     output = np.load(out / "output.npy")
     assert output.dtype == np.float32 and output.shape == (SIDE, SIDE)
     rows = list(csv.DictReader(open(out / "trace.csv")))
-    assert list(rows[0]) == ["iteration", "loss", "psnr_observed", "psnr_gt", "psnr_ema_gt", "elapsed_s"]
+    assert list(rows[0]) == ["iteration", "loss", "psnr_observed", "psnr_gt", "psnr_clean_gt",
+                            "psnr_ema_gt", "elapsed_s"]
     assert float(rows[-1]["psnr_gt"]) == metrics.psnr(output, load_image(files["gray"]))
     assert "iter 4/4" in capsys.readouterr().err
 

@@ -110,11 +110,11 @@ def test_backtracking_restores_weights_after_nonfinite_loss(tmp_path):
     initial = copy.deepcopy(net)
     with torch.no_grad():
         initial_out = to_array(initial(z))
-    s = settings(iterations=8, snapshots=(4,))
+    s = settings(iterations=8, snapshots=(4,), backtrack="full", reg_noise_std=0.0)
     res = fit(net, z, FailingOperator(op, train_call=2), target, tmp_path, s, gt=gt, log=lambda s: None)
     assert res.backtracks == 1
     # Iteration 2 poisoned the weights; the check at 4 went back to the initial weights.
-    assert res.trace[0]["psnr_gt"] == metrics.psnr(initial_out, gt)
+    assert res.trace[0]["psnr_clean_gt"] == metrics.psnr(initial_out, gt)
     np.testing.assert_array_equal(load_image(tmp_path / "snapshots" / "iter_000004.png"), quantize(initial_out))
     assert np.isfinite(res.output).all() and np.isfinite(res.ema).all()
     assert res.trace[1]["psnr_gt"] > res.trace[0]["psnr_gt"]  # and training went on
@@ -122,17 +122,32 @@ def test_backtracking_restores_weights_after_nonfinite_loss(tmp_path):
 
 def test_backtracking_on_observed_psnr_drop(tmp_path):
     net, z, op, target, gt, _ = problem()
-    s = settings(iterations=8, snapshots=(4,), reg_noise_std=0.0)
-    # Evaluation calls: 1 at iteration 4 (good), 2 at iteration 8 (spoiled), 3 after restoring.
-    res = fit(net, z, FailingOperator(op, eval_call=2), target, tmp_path, s, gt=gt, log=lambda s: None)
+    s = settings(iterations=8, snapshots=(4,), reg_noise_std=0.0, backtrack="full")
+    # Calls without autograd: the check at 4 (good), the trace row at 4, the check at 8 (spoiled).
+    res = fit(net, z, FailingOperator(op, eval_call=3), target, tmp_path, s, gt=gt, log=lambda s: None)
     assert res.backtracks == 1
     np.testing.assert_array_equal(load_image(tmp_path / "snapshots" / "iter_000004.png"),
                                   quantize(np.load(tmp_path / "output.npy")))
 
 
-def test_no_backtracking_on_a_healthy_fit(tmp_path):
+def test_official_backtracking_recovers_from_a_nonfinite_loss(tmp_path):
+    """The notebook would keep the poisoned weights; we go back to the whole last good state
+    (the initial one here: iteration 2 poisons, the check before step 5 finds it)."""
     net, z, op, target, gt, _ = problem()
-    assert fit(net, z, op, target, tmp_path, settings(), gt=gt, log=lambda s: None).backtracks == 0
+    lines = []
+    res = fit(net, z, FailingOperator(op, train_call=2), target, tmp_path,
+              settings(iterations=8, backtrack="official"), gt=gt, log=lines.append)
+    assert res.backtracks == 1
+    assert any("iter 5: backtracking (non-finite loss)" in ln for ln in lines)
+    assert np.isnan(res.trace[0]["psnr_observed"])  # iteration 4: still poisoned
+    assert np.isfinite(res.output).all() and np.isfinite(res.ema).all()
+
+
+@pytest.mark.parametrize("mode", ["official", "full"])
+def test_no_backtracking_on_a_healthy_fit(tmp_path, mode):
+    net, z, op, target, gt, _ = problem()
+    res = fit(net, z, op, target, tmp_path, settings(backtrack=mode), gt=gt, log=lambda s: None)
+    assert res.backtracks == 0
 
 
 def test_resume_equals_uninterrupted(tmp_path):

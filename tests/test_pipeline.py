@@ -219,8 +219,7 @@ def test_a_single_experiment_config_has_a_report_of_its_own(config):
 
 
 def test_dip_fit_accepts_every_flag_the_planner_writes(config):
-    """The planner's flags and `dip fit`'s options are one vocabulary (`--backtrack` arrives
-    with the fit loop's backtracking modes and is left out here until then)."""
+    """The planner's flags and `dip fit`'s options are one vocabulary."""
     import argparse
 
     from dip.commands import fit as fit_command
@@ -231,16 +230,16 @@ def test_dip_fit_accepts_every_flag_the_planner_writes(config):
               "input": "meshgrid", "input_channels": 2, "scales": 4, "channels_down": [8, 16, 32, 64],
               "channels_up": 16, "channels_skip": 0, "kernel_down": 5, "kernel_up": 3,
               "kernel_skip": 1, "upsample": "nearest", "downsample": "max", "pad": "zero",
-              "conv_1x1": False, "legacy": True}
-    assert set(values) == set(KEYS) - {"backtrack"}
+              "conv_1x1": False, "legacy": True, "backtrack": "full"}
+    assert set(values) == set(KEYS)
     plan = pipeline.Plan(one(config, **values))
     args = parser.parse_args([*plan.fit_args(plan.fit_job("solo", "base", "house", 0)), "--out", "x"])
     assert (args.iterations, args.lr, args.reg_noise_std, args.ema_weight) == (5, 0.01, 0.1, 0.9)
     assert (args.input, args.input_channels, args.scales, args.channels_down) == ("meshgrid", 2, 4, [8, 16, 32, 64])
     assert (args.channels_up, args.channels_skip, args.kernel_down, args.kernel_up, args.kernel_skip) == (
         [16], [0], 5, 3, 1)
-    assert (args.upsample, args.downsample, args.pad, args.conv_1x1, args.legacy) == (
-        ["nearest"], "max", "zero", False, True)
+    assert (args.upsample, args.downsample, args.pad, args.conv_1x1, args.legacy, args.backtrack) == (
+        ["nearest"], "max", "zero", False, True, "full")
 
 
 def test_an_experiment_runs_only_in_its_modes_and_a_table_reads_its_companion(config):

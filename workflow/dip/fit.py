@@ -1,24 +1,33 @@
 """Fitting one image with Deep Image Prior: the optimisation loop and what it leaves on disk.
 
-The net maps a fixed input z to an image; Adam (constant LR, default betas) minimises the MSE
-between ``operator(net(z + noise))`` and the observation ``target``, which lives in the
-operator's output space (the masked image for inpainting, the LR image for super-resolution,
-the noisy image for denoising). Besides the loop this module holds its few helpers: seeds,
-the loss, the output average, progress lines and atomic checkpoints.
+The net maps a fixed input z to an image. Each iteration i draws fresh Gaussian noise n_i and
+Adam (constant LR, default betas) takes one step on the MSE between
+``operator(net(z + reg_noise_std * n_i))`` and the observation ``target``, which lives in the
+operator's output space (the masked image, the LR image, the noisy image).
 
-Choices that are ours (the paper and its code leave them open):
+The procedure is the authors' notebooks', step for step (docs/fidelity.md):
 
-* Evaluations (trace rows, snapshots, backtracking checks, the final image) use
-  ``net(z)`` without input noise, in train mode, with the weights after that many updates, so
-  the image saved at iteration i is exactly what a run stopped at i would return. The
-  ``loss`` column is the training loss of iteration i itself (noisy input).
-* The output average (EMA) starts from the first training output and is then updated with
-  every training output: ``ema = w * ema + (1 - w) * out``.
-* Backtracking keeps an in-memory copy of weights, Adam state and EMA at every good check
-  (the initial weights count as good). A check fails if any loss since the last check was
-  not finite, or the PSNR on the observed data is not finite or fell by more than
-  ``backtrack_drop_db``; the copy is then restored. The input-noise generator is not rewound,
-  so the retry sees fresh draws.
+* **Final image** (``output``): the net in train mode after the last update, fed the input of
+  the last iteration, z + reg_noise_std * n_N: the restoration (Table 1), denoising and
+  super-resolution notebooks show ``net(net_input)`` with that noisy input still in the global.
+  The inpainting notebook (text, vase, library) assigns it to a local inside its closure, so
+  it shows ``net(z)``; a preset says which (``final_input``).
+* **Official backtracking** (restoration notebook): on iterations 0, K, 2K, ... (0-based, so
+  the first is checked) and before Adam's step, the PSNR of that iteration's training output
+  on the observed data is compared with the last good check. A drop of more than 5 dB copies
+  the last good weights back (weights only: not Adam's moments, not the average), and the step
+  that follows still applies the gradient computed at the collapsed weights. Otherwise the
+  weights become the new good ones.
+
+Our additions are separate outputs or named options, never silent changes of the above:
+
+* ``output_clean``: ``net(z)``, the output without input noise (train mode, same weights).
+* ``ema``: the average of every training output, ``ema = w * ema + (1 - w) * out``, started
+  from the first output (as the denoising notebook does).
+* ``backtrack="full"``: the check runs after the step on ``net(z)`` and restores the weights,
+  Adam's state and the average; ``"off"`` never checks.
+* A non-finite loss or observed PSNR restores the full state in either mode and skips that
+  step: the notebook would keep the non-finite weights as its new good ones and never recover.
 """
 
 from __future__ import annotations
@@ -27,7 +36,6 @@ import copy
 import csv
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -40,12 +48,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import metrics
+from .atomic import atomic_path
 from .devices import device_name
 from .images import save_image, to_array
 from .nets import count_params
 
-TRACE_COLUMNS = ("iteration", "loss", "psnr_observed", "psnr_gt", "psnr_ema_gt", "elapsed_s")
+TRACE_COLUMNS = ("iteration", "loss", "psnr_observed", "psnr_gt", "psnr_clean_gt", "psnr_ema_gt",
+                 "elapsed_s")
 CHECKPOINT = "checkpoint.pt"
+BACKTRACK_MODES = ("official", "full", "off")
+FINAL_INPUTS = ("noisy", "clean")
+#: The images every fit writes (.npy and .png), and what each one is.
+OUTPUTS = {
+    "output": "the paper's final image: the net in train mode after the last update, fed the "
+              "last iteration's input (z plus its noise draw, or z where the notebook shows net(z))",
+    "output_clean": "the net in train mode after the last update, fed z without input noise",
+    "ema": "the exponential moving average of every training output",
+}
 
 
 @dataclass
@@ -58,8 +77,10 @@ class FitSettings:
     ema_weight: float = 0.99
     trace_every: int = 50          # K: trace row and progress line
     checkpoint_every: int = 500    # M: checkpoint.pt
+    backtrack: str = "official"    # one of BACKTRACK_MODES
     backtrack_every: int = 50
     backtrack_drop_db: float = 5.0
+    final_input: str = "noisy"     # one of FINAL_INPUTS: what `output` is fed
     snapshots: tuple[int, ...] = ()
     seed: int = 0
     amp: str | None = None         # "bf16": autocast the forward pass
@@ -71,6 +92,7 @@ class FitSettings:
 @dataclass
 class FitResult:
     output: np.ndarray
+    output_clean: np.ndarray
     ema: np.ndarray
     trace: list[dict] = field(default_factory=list)
     backtracks: int = 0
@@ -111,14 +133,13 @@ def update_ema(ema: torch.Tensor | None, out: torch.Tensor, weight: float) -> to
     return ema.mul_(weight).add_(out.detach(), alpha=1.0 - weight)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # keeps the suffix for PIL
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _save(path: Path, write: Callable[[Path], None]) -> None:
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def _write_trace(path: Path, rows: list[dict]) -> None:
@@ -127,12 +148,95 @@ def _write_trace(path: Path, rows: list[dict]) -> None:
             w = csv.DictWriter(f, fieldnames=TRACE_COLUMNS)
             w.writeheader()
             w.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
-    _atomic_write(path, write)
+    _save(path, write)
 
 
 def _write_array_and_png(out_dir: Path, name: str, img: np.ndarray) -> None:
-    _atomic_write(out_dir / f"{name}.npy", lambda p: np.save(p, img))
-    _atomic_write(out_dir / f"{name}.png", lambda p: save_image(p, img))
+    _save(out_dir / f"{name}.npy", lambda p: np.save(p, img))
+    _save(out_dir / f"{name}.png", lambda p: save_image(p, img))
+
+
+class FitState:
+    """Everything a fit changes as it runs: weights, Adam, the average, the noise stream, the
+    last good copy for backtracking and the trace. Saved whole in a checkpoint."""
+
+    def __init__(self, net: nn.Module, opt: torch.optim.Optimizer, noise_gen: torch.Generator):
+        self.net, self.opt, self.noise_gen = net, opt, noise_gen
+        self.ema: torch.Tensor | None = None
+        self.iteration = 0
+        self.trace: list[dict] = []
+        self.backtracks = 0
+        self.elapsed_s = 0.0
+        device = noise_gen.device
+        self.nonfinite = torch.zeros((), dtype=torch.bool, device=device)  # since the last check
+        self.draw_state = noise_gen.get_state()  # before the last draw: replays the last input
+        self.good = self.copy(psnr_observed=-math.inf)
+
+    def draw_input(self, z: torch.Tensor, std: float) -> torch.Tensor:
+        """z plus a fresh noise draw (z itself without input noise)."""
+        if std <= 0:
+            return z
+        self.draw_state = self.noise_gen.get_state()
+        return z + std * torch.randn(z.shape, generator=self.noise_gen, device=z.device, dtype=z.dtype)
+
+    def last_input(self, z: torch.Tensor, std: float) -> torch.Tensor:
+        """The input of the last iteration, drawn again from the saved generator state."""
+        if std <= 0 or self.iteration == 0:
+            return z
+        gen = torch.Generator(device=z.device)
+        gen.set_state(self.draw_state)
+        return z + std * torch.randn(z.shape, generator=gen, device=z.device, dtype=z.dtype)
+
+    def copy(self, psnr_observed: float) -> dict:
+        """A copy of the state to go back to: weights, Adam, average, observed PSNR."""
+        return {"net": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
+                "optim": copy.deepcopy(self.opt.state_dict()),
+                "ema": None if self.ema is None else self.ema.clone(),
+                "psnr_observed": psnr_observed, "iteration": self.iteration}
+
+    def restore(self, full: bool) -> None:
+        """Back to the last good copy: the weights, and with ``full`` Adam and the average.
+
+        Only the parameters go back when not ``full``, as in the notebook (BatchNorm's running
+        statistics, unused in train mode, stay)."""
+        self.backtracks += 1
+        if full:
+            self.net.load_state_dict(self.good["net"])
+            self.opt.load_state_dict(copy.deepcopy(self.good["optim"]))
+            self.ema = None if self.good["ema"] is None else self.good["ema"].clone()
+            return
+        params = dict(self.net.named_parameters())
+        with torch.no_grad():
+            for name, saved in self.good["net"].items():
+                if name in params:
+                    params[name].copy_(saved)
+
+    def checkpoint(self, info: dict | None) -> dict:
+        device = self.noise_gen.device
+        rng = {"noise": self.noise_gen.get_state(), "torch": torch.get_rng_state(),
+               "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+               "last_draw": self.draw_state}
+        return {"iteration": self.iteration, "net": self.net.state_dict(),
+                "optim": self.opt.state_dict(), "ema": self.ema, "rng": rng, "trace": self.trace,
+                "backtracks": self.backtracks, "elapsed_s": self.elapsed_s,
+                "nonfinite": bool(self.nonfinite), "good": self.good, "info": info or {}}
+
+    def load(self, ck: dict) -> None:
+        device = self.noise_gen.device
+        self.net.load_state_dict(ck["net"])
+        self.opt.load_state_dict(ck["optim"])
+        self.ema = None if ck["ema"] is None else ck["ema"].to(device)
+        self.noise_gen.set_state(ck["rng"]["noise"])
+        self.draw_state = ck["rng"]["last_draw"]
+        torch.set_rng_state(ck["rng"]["torch"])
+        if device.type == "cuda" and ck["rng"].get("cuda") is not None:
+            torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
+        self.iteration, self.trace, self.backtracks = ck["iteration"], ck["trace"], ck["backtracks"]
+        self.elapsed_s = ck["elapsed_s"]
+        self.nonfinite.fill_(ck["nonfinite"])
+        good = ck["good"]
+        self.good = {**good, "net": {k: v.to(device) for k, v in good["net"].items()},
+                     "ema": None if good["ema"] is None else good["ema"].to(device)}
 
 
 class _Progress:
@@ -149,20 +253,17 @@ class _Progress:
             self.bar.update(1)
 
     def report(self, row: dict, it_per_s: float) -> None:
+        scores = {"loss": f"{row['loss']:.2e}", "psnr_obs": f"{row['psnr_observed']:.2f}"}
+        if row["psnr_gt"] is not None:
+            scores |= {"psnr_gt": f"{row['psnr_gt']:.2f}", "clean": f"{row['psnr_clean_gt']:.2f}",
+                       "ema": f"{row['psnr_ema_gt']:.2f}"}
         if self.bar is not None:
-            post = {"loss": f"{row['loss']:.2e}", "psnr_obs": f"{row['psnr_observed']:.2f}"}
-            if row["psnr_gt"] is not None:
-                post |= {"psnr_gt": f"{row['psnr_gt']:.2f}", "ema": f"{row['psnr_ema_gt']:.2f}"}
-            self.bar.set_postfix(post, refresh=False)
+            self.bar.set_postfix(scores, refresh=False)
             return
         it = row["iteration"]
-        parts = [f"iter {it}/{self.total}", f"loss {row['loss']:.2e}",
-                 f"psnr_obs {row['psnr_observed']:.2f}"]
-        if row["psnr_gt"] is not None:
-            parts += [f"psnr_gt {row['psnr_gt']:.2f}", f"ema {row['psnr_ema_gt']:.2f}"]
         eta = (self.total - it) / it_per_s if it_per_s > 0 else float("nan")
-        parts += [f"{it_per_s:.1f} it/s", f"eta {_duration(eta)}"]
-        self.log(" ".join(parts))
+        self.log(" ".join([f"iter {it}/{self.total}", *(f"{k} {v}" for k, v in scores.items()),
+                           f"{it_per_s:.1f} it/s", f"eta {_duration(eta)}"]))
 
     def message(self, text: str) -> None:
         (self.bar.write if self.bar is not None else self.log)(text)
@@ -186,20 +287,26 @@ def _stderr(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _check_settings(s: FitSettings) -> None:
+    if s.backtrack not in BACKTRACK_MODES:
+        raise ValueError(f"backtrack must be one of {BACKTRACK_MODES}, got {s.backtrack!r}")
+    if s.final_input not in FINAL_INPUTS:
+        raise ValueError(f"final_input must be one of {FINAL_INPUTS}, got {s.final_input!r}")
+
+
 def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: torch.Tensor,
         out_dir: str | Path, settings: FitSettings, gt: np.ndarray | None = None,
         resume: bool = False, info: dict | None = None,
         log: Callable[[str], None] = _stderr) -> FitResult:
     """Fit ``net`` so that ``operator(net(net_input))`` matches ``target``; write the fit's files.
 
-    Everything runs on ``net_input``'s device. The final image is the net's output for the
-    noise-free input, in train mode (BatchNorm uses the image's own batch statistics), after
-    the last update, as in the paper's code. ``gt`` (an array like the output) only feeds the
-    trace. ``info`` goes into meta.json as given (config, preset, seed). With ``resume`` the
-    loop continues from ``out_dir/checkpoint.pt``; on the CPU the result is bit-identical to
-    an uninterrupted run.
+    Everything runs on ``net_input``'s device and in its dtype. ``gt`` (an array like the
+    output) only feeds the trace. ``info`` goes into meta.json as given (config, preset,
+    seed). With ``resume`` the loop continues from ``out_dir/checkpoint.pt``; on the CPU the
+    result is bit-identical to an uninterrupted run.
     """
     s = settings
+    _check_settings(s)
     out_dir = Path(out_dir)
     (out_dir / "snapshots").mkdir(parents=True, exist_ok=True)
     device = net_input.device
@@ -208,136 +315,137 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
     z = net_input.to(memory_format=memory_format)
     operator, target = operator.to(device), target.to(device)
     target_np = to_array(target)
-    forward = torch.compile(net) if s.compile else net
-    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=s.amp == "bf16")  # noqa: E731
+    compiled = torch.compile(net) if s.compile else net
 
-    opt = torch.optim.Adam(net.parameters(), lr=s.lr)
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        """The net, under bf16 autocast when asked (its output back in the input's dtype)."""
+        if s.amp != "bf16":
+            return compiled(x)
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            return compiled(x).to(x.dtype)
+
     noise_gen = torch.Generator(device=device)
     noise_gen.manual_seed(stream_seeds(s.seed).noise)
-
-    ema: torch.Tensor | None = None
-    trace: list[dict] = []
-    backtracks, start, elapsed_before = 0, 0, 0.0
-    nonfinite = torch.zeros((), dtype=torch.bool, device=device)  # any bad loss since last check
-    good = None  # last good state for backtracking: weights, Adam state, EMA, observed PSNR
-
-    def snapshot_good(psnr_observed: float, iteration: int) -> dict:
-        return {"net": {k: v.detach().clone() for k, v in net.state_dict().items()},
-                "optim": copy.deepcopy(opt.state_dict()), "ema": None if ema is None else ema.clone(),
-                "psnr_observed": psnr_observed, "iteration": iteration}
-
+    state = FitState(net, torch.optim.Adam(net.parameters(), lr=s.lr), noise_gen)
     if resume:
-        ck = load_checkpoint(out_dir / CHECKPOINT)
-        net.load_state_dict(ck["net"])
-        opt.load_state_dict(ck["optim"])
-        ema = None if ck["ema"] is None else ck["ema"].to(device)
-        noise_gen.set_state(ck["rng"]["noise"])
-        torch.set_rng_state(ck["rng"]["torch"])
-        if device.type == "cuda" and ck["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
-        start, trace, backtracks = ck["iteration"], ck["trace"], ck["backtracks"]
-        elapsed_before = ck["elapsed_s"]
-        nonfinite.fill_(ck["nonfinite"])
-        good = ck["good"]
-        if good["iteration"] == start:  # stored as a reference to the checkpoint's own state
-            good = snapshot_good(good["psnr_observed"], start)
-        else:
-            good = {**good, "net": {k: v.to(device) for k, v in good["net"].items()},
-                    "ema": None if good["ema"] is None else good["ema"].to(device)}
-        log(f"resuming from iteration {start}")
-    else:
-        good = snapshot_good(-math.inf, 0)
+        state.load(load_checkpoint(out_dir / CHECKPOINT))
+        log(f"resuming from iteration {state.iteration}")
+    start = state.iteration
+    progress = _Progress(s.iterations, start, log)
 
     @torch.no_grad()
-    def evaluate() -> tuple[np.ndarray, float]:
-        with autocast():
-            out = forward(z).float()
-        return to_array(out), metrics.psnr(to_array(operator(out)), target_np)
+    def observed_psnr(out: torch.Tensor) -> float:
+        return metrics.psnr(to_array(operator(out.detach())), target_np)
 
-    def save_checkpoint(it: int, elapsed: float) -> None:
-        rng = {"noise": noise_gen.get_state(), "torch": torch.get_rng_state(),
-               "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None}
-        state = {"iteration": it, "net": net.state_dict(), "optim": opt.state_dict(), "ema": ema,
-                 "rng": rng, "trace": trace, "backtracks": backtracks, "elapsed_s": elapsed,
-                 "nonfinite": bool(nonfinite), "info": info or {},
-                 # the good state is usually the current one: store it once
-                 "good": {k: good[k] for k in ("psnr_observed", "iteration")}
-                 if good["iteration"] == it else good}
-        _atomic_write(out_dir / CHECKPOINT, lambda p: torch.save(state, p))
-        _write_trace(out_dir / "trace.csv", trace)
+    @torch.no_grad()
+    def outputs() -> dict[str, torch.Tensor]:
+        """The three images at the current weights (train mode: BN on the batch's statistics)."""
+        clean = forward(z)
+        final = clean if s.final_input == "clean" or s.reg_noise_std <= 0 else \
+            forward(state.last_input(z, s.reg_noise_std))
+        return {"output": final, "output_clean": clean,
+                "ema": final if state.ema is None else state.ema}
+
+    def backtrack(why: str, full: bool) -> None:
+        state.restore(full)
+        what = "weights, Adam state and average" if full else "weights"
+        progress.message(f"iter {it}: backtracking ({why}); restored the {what} of iteration "
+                         f"{state.good['iteration']} ({state.backtracks} so far)")
+
+    def official_check(out: torch.Tensor) -> bool:
+        """The notebook's check on this iteration's training output, before the step.
+        Returns whether the step should still be taken."""
+        psnr_observed = observed_psnr(out)
+        if bool(state.nonfinite) or not math.isfinite(psnr_observed):
+            backtrack("non-finite loss", full=True)
+            state.nonfinite.zero_()
+            return False
+        if psnr_observed - state.good["psnr_observed"] < -s.backtrack_drop_db:
+            backtrack(f"observed PSNR {psnr_observed:.2f} dB, last good "
+                      f"{state.good['psnr_observed']:.2f} dB", full=False)
+        else:
+            state.good = state.copy(psnr_observed)
+        return True
+
+    def full_check() -> None:
+        """Our check: ``net(z)`` after the step; a failure restores the whole state."""
+        with torch.no_grad():
+            psnr_observed = observed_psnr(forward(z))
+        if bool(state.nonfinite) or not math.isfinite(psnr_observed) or \
+                psnr_observed < state.good["psnr_observed"] - s.backtrack_drop_db:
+            backtrack(f"observed PSNR {psnr_observed:.2f} dB, last good "
+                      f"{state.good['psnr_observed']:.2f} dB", full=True)
+        else:
+            state.good = state.copy(psnr_observed)
+        state.nonfinite.zero_()
 
     snapshots = {i for i in s.snapshots if 0 < i <= s.iterations}
-    progress = _Progress(s.iterations, start, log)
     t0 = time.perf_counter()
+    elapsed_before = state.elapsed_s
     try:
         for it in range(start + 1, s.iterations + 1):
-            # --- one training step: fresh input noise, forward, loss, Adam, average ---
-            noisy = z
-            if s.reg_noise_std > 0:
-                noise = torch.randn(z.shape, generator=noise_gen, device=device, dtype=z.dtype)
-                noisy = z + s.reg_noise_std * noise
-            with autocast():
-                out = forward(noisy).float()
+            # --- one training step; nothing here waits for the device ---
+            state.iteration = it - 1  # the weights after it - 1 updates produce this output
+            out = forward(state.draw_input(z, s.reg_noise_std))
             loss = data_loss(operator, out, target)
-            opt.zero_grad(set_to_none=True)
+            state.opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
             loss = loss.detach()
-            ema = update_ema(ema, out, s.ema_weight)
-            nonfinite |= ~torch.isfinite(loss)
+            state.nonfinite |= ~torch.isfinite(loss)
+            take_step = True
+            if s.backtrack == "official" and (it - 1) % s.backtrack_every == 0:
+                take_step = official_check(out)  # synchronises, every K-th iteration only
+            if take_step:
+                state.opt.step()
+                state.ema = update_ema(state.ema, out, s.ema_weight)
+            state.iteration = it
             progress.step()
 
-            # --- everything below runs only every few iterations (it synchronises) ---
-            check = it % s.backtrack_every == 0 or it == s.iterations
+            # --- below: only every few iterations (these synchronise) ---
+            if s.backtrack == "full" and (it % s.backtrack_every == 0 or it == s.iterations):
+                full_check()
             row_due = it % s.trace_every == 0 or it == s.iterations
-            if check or row_due or it in snapshots:
-                output, psnr_observed = evaluate()
-                if check:
-                    if bool(nonfinite) or not math.isfinite(psnr_observed) or \
-                            psnr_observed < good["psnr_observed"] - s.backtrack_drop_db:
-                        net.load_state_dict(good["net"])
-                        opt.load_state_dict(copy.deepcopy(good["optim"]))
-                        ema = None if good["ema"] is None else good["ema"].clone()
-                        backtracks += 1
-                        progress.message(
-                            f"iter {it}: backtracking (loss {float(loss):.3e}, observed PSNR "
-                            f"{psnr_observed:.2f} dB, last good {good['psnr_observed']:.2f} dB); "
-                            f"restored weights, Adam state and average ({backtracks} so far)")
-                        output, psnr_observed = evaluate()
-                    else:
-                        good = snapshot_good(psnr_observed, it)
-                    nonfinite.zero_()
+            if row_due or it in snapshots:
+                images = outputs()
                 if it in snapshots:
-                    save_image(out_dir / "snapshots" / f"iter_{it:06d}.png", output)
+                    save_image(out_dir / "snapshots" / f"iter_{it:06d}.png",
+                               to_array(images["output"]))
                 if row_due:
-                    elapsed = elapsed_before + time.perf_counter() - t0
-                    ema_np = output if ema is None else to_array(ema)
-                    row = {"iteration": it, "loss": float(loss), "psnr_observed": psnr_observed,
-                           "psnr_gt": None if gt is None else metrics.psnr(output, gt),
-                           "psnr_ema_gt": None if gt is None else metrics.psnr(ema_np, gt),
-                           "elapsed_s": round(elapsed, 3)}
-                    trace.append(row)
+                    state.elapsed_s = elapsed_before + time.perf_counter() - t0
+                    row = {"iteration": it, "loss": float(loss),
+                           "psnr_observed": observed_psnr(images["output"]),
+                           **_gt_scores(images, gt), "elapsed_s": round(state.elapsed_s, 3)}
+                    state.trace.append(row)
                     progress.report(row, (it - start) / (time.perf_counter() - t0))
             if it % s.checkpoint_every == 0 or it == s.iterations:
-                save_checkpoint(it, elapsed_before + time.perf_counter() - t0)
+                state.elapsed_s = elapsed_before + time.perf_counter() - t0
+                _save(out_dir / CHECKPOINT, lambda p: torch.save(state.checkpoint(info), p))
+                _write_trace(out_dir / "trace.csv", state.trace)
             if it == s.fail_at_iteration:
                 raise InjectedFailure(f"injected failure at iteration {it}")
     finally:
         progress.close()
 
-    if start >= s.iterations:  # resumed at or past the end: nothing left to run
-        output, _ = evaluate()
+    images = {name: to_array(img) for name, img in outputs().items()}
     wall_s = elapsed_before + time.perf_counter() - t0
-    ema_np = output if ema is None else to_array(ema)  # None only if every update was rolled back
-    _write_array_and_png(out_dir, "output", output)
-    _write_array_and_png(out_dir, "ema", ema_np)
-    _write_trace(out_dir / "trace.csv", trace)
+    for name, img in images.items():
+        _write_array_and_png(out_dir, name, img)
+    _write_trace(out_dir / "trace.csv", state.trace)
     it_per_s = s.iterations / wall_s if wall_s > 0 else 0.0
     meta = {**(info or {}), "device": str(device), "device_name": device_name(device),
             "torch_version": torch.__version__, "iterations": s.iterations,
-            "wall_s": round(wall_s, 3), "it_per_s": round(it_per_s, 3), "backtracks": backtracks,
-            "params": count_params(net),
-            "image_size": list(output.shape[:2])}
-    _atomic_write(out_dir / "meta.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
-    return FitResult(output=output, ema=ema_np, trace=trace, backtracks=backtracks,
+            "wall_s": round(wall_s, 3), "it_per_s": round(it_per_s, 3),
+            "backtracks": state.backtracks, "backtrack": s.backtrack, "final_input": s.final_input,
+            "outputs": OUTPUTS, "params": count_params(net),
+            "image_size": list(images["output"].shape[:2])}
+    _save(out_dir / "meta.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
+    return FitResult(output=images["output"], output_clean=images["output_clean"],
+                     ema=images["ema"], trace=state.trace, backtracks=state.backtracks,
                      iterations=s.iterations, wall_s=wall_s, it_per_s=it_per_s)
+
+
+def _gt_scores(images: dict[str, torch.Tensor], gt: np.ndarray | None) -> dict:
+    """The trace's PSNR columns against the ground truth (empty without one)."""
+    columns = {"psnr_gt": "output", "psnr_clean_gt": "output_clean", "psnr_ema_gt": "ema"}
+    return {col: None if gt is None else metrics.psnr(to_array(images[name]), gt)
+            for col, name in columns.items()}

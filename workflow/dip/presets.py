@@ -30,6 +30,10 @@ class Preset:
     crop_multiple: int         # images are centre-cropped to multiples of this
     snapshots: tuple[int, ...]  # iterations at which the output is saved
     source: str
+    # The notebook's procedure around the loop (dip.fit): its backtracking ("official" or
+    # "off") and what its final image is fed ("noisy": the last iteration's input; "clean": z).
+    backtrack: str = "off"
+    final_input: str = "noisy"
 
 
 def _skip5(in_channels: int, out_channels: int, skip: int, upsample: str | tuple[str, ...]) -> SkipConfig:
@@ -47,8 +51,9 @@ _ALL = [
         task="inpainting", net=_skip5(32, 1, 4, "bilinear"), input="noise", input_depth=32,
         lr=0.001, iterations=11000, reg_noise_std=0.03, ema_weight=0.99, sr_factor=None,
         crop_multiple=64, snapshots=(250, 1000, 2000, 5000, 11000),
-        source="supplementary (skip 128/128/4, bilinear); inpainting notebook (LR, iterations, "
-               "reg noise, 64-pixel crop)",
+        source="supplementary (skip 128/128/4, bilinear); restoration notebook (LR, iterations, "
+               "reg noise, 64-pixel crop, backtracking, final image on the last noisy input)",
+        backtrack="official",
     ),
     Preset(
         name="text_inpainting",
@@ -57,6 +62,7 @@ _ALL = [
         lr=0.01, iterations=6001, reg_noise_std=0.03, ema_weight=0.99, sr_factor=None,
         crop_multiple=64, snapshots=(100, 500, 1000, 3000, 6000),
         source="inpainting notebook, kate branch (128/128/128, nearest, LR 0.01, 6001 iterations)",
+        final_input="clean",  # the notebook's closure keeps its noisy input local
     ),
     Preset(
         name="region_inpainting",
@@ -65,6 +71,7 @@ _ALL = [
         lr=0.01, iterations=5001, reg_noise_std=0.03, ema_weight=0.99, sr_factor=None,
         crop_multiple=64, snapshots=(100, 500, 1000, 2500, 5000),
         source="inpainting notebook, vase branch (meshgrid, 128/128/0, nearest, 5001 iterations)",
+        final_input="clean",  # the notebook's closure keeps its noisy input local
     ),
     Preset(
         name="library_depth6",
@@ -76,6 +83,7 @@ _ALL = [
         ema_weight=0.99, sr_factor=None, crop_multiple=64, snapshots=(100, 500, 1000, 2000, 3000),
         source="inpainting notebook, library branch (depth 6, k_down 5, k_up 3, no skips, no 1x1 "
                "up, no reg noise)",
+        final_input="clean",  # the notebook's closure keeps its noisy input local
     ),
     Preset(
         name="denoising",
@@ -84,6 +92,7 @@ _ALL = [
         lr=0.01, iterations=3000, reg_noise_std=1.0 / 30.0, ema_weight=0.99, sr_factor=None,
         crop_multiple=32, snapshots=(100, 500, 1000, 1800, 3000),
         source="denoising notebook (3000 iterations, reg noise 1/30; the paper's Set9 runs use 1800)",
+        backtrack="official",
     ),
     Preset(
         name="sr4",

@@ -1,6 +1,7 @@
 """Fit one image with Deep Image Prior (a preset's network, input and optimisation).
 
-Writes output.png/.npy, ema.png/.npy, trace.csv, snapshots/, meta.json and checkpoint.pt into
+Writes output.png/.npy (the paper's final image), output_clean.png/.npy (the output without
+input noise), ema.png/.npy (the output average), trace.csv, snapshots/, meta.json and checkpoint.pt into
 --out. Everything is checked before anything is written; the run happens in a hidden sibling
 directory (.NAME.tmp-*) that is renamed to --out when it finishes, so a failed run never
 leaves a half-written --out. A failed run that got as far as a checkpoint keeps its hidden
@@ -36,7 +37,7 @@ from torch import nn
 from .. import masks
 from ..devices import DEVICE_CHOICES, resolve_device
 from ..errors import DipError
-from ..fit import CHECKPOINT, FitSettings, InjectedFailure, fit, load_checkpoint, stream_seeds
+from ..fit import BACKTRACK_MODES, CHECKPOINT, FitSettings, InjectedFailure, fit, load_checkpoint, stream_seeds
 from ..hashes import sha256_file
 from ..images import load_image, save_image, to_tensor
 from ..nets import build_net, make_input
@@ -72,6 +73,10 @@ def add_arguments(p) -> None:
                         "settings is an error, or with 'auto' is passed over (start afresh)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
     p.add_argument("--ema-weight", type=float, help="output average weight (default: preset's)")
+    p.add_argument("--backtrack", choices=BACKTRACK_MODES,
+                   help="official: the notebook's check (training output, before the step) and "
+                        "restore (weights only); full: our check (net(z), after the step) "
+                        "restoring weights, Adam and the average; off (default: the preset's)")
     p.add_argument("--reg-noise-std", type=float, metavar="SIGMA",
                    help="std of the fresh Gaussian added to the input each iteration (default: preset's)")
     net = p.add_argument_group("network and input (default: the preset's)")
@@ -276,7 +281,8 @@ def prepare(args) -> Job:
         iterations=preset.iterations if args.iterations is None else args.iterations,
         lr=preset.lr if args.lr is None else args.lr, reg_noise_std=preset.reg_noise_std,
         ema_weight=preset.ema_weight if args.ema_weight is None else args.ema_weight,
-        trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
+        backtrack=preset.backtrack if args.backtrack is None else args.backtrack,
+        final_input=preset.final_input, trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
         snapshots=snapshots, seed=args.seed, amp=args.amp, channels_last=args.channels_last,
         compile=args.compile, fail_at_iteration=args.fail_at_iteration)
     config = {
