@@ -117,7 +117,7 @@ def experiment_files(config: dict, name: str) -> dict[str, dict[str, str]]:
 
 def required_files(config: dict) -> list[str]:
     """Registry paths the configured experiments need, each once, sorted."""
-    return sorted({path for name in config["experiments"]
+    return sorted({path for name in experiments.active(config)
                    for roles in experiment_files(config, name).values() for path in roles.values()})
 
 

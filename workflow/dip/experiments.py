@@ -56,6 +56,20 @@ def is_quick(config: dict) -> bool:
     return config.get("mode", "paper") == "quick"
 
 
+def active(config: dict) -> list[str]:
+    """The experiments this run's mode runs (an experiment's `modes`, default every mode)."""
+    mode = config.get("mode", "paper")
+    return [name for name, exp in config["experiments"].items()
+            if mode in exp.get("modes", ("paper", "quick"))]
+
+
+def full_backtracking_fits(config: dict, name: str) -> list[Fit]:
+    """Fits of the experiment named by `name`'s `full_backtracking` (the same fits with
+    full-state backtracking), when this mode runs it; none otherwise."""
+    other = experiment(config, name).get("full_backtracking")
+    return own_fits(config, other) if other in active(config) else []
+
+
 def quick_crop(config: dict, name: str) -> int:
     """Side of the quick-mode centre crop: the experiment's own, else the quick default."""
     return int(experiment(config, name).get("quick_crop", config["quick"]["crop"]))
@@ -91,7 +105,7 @@ def used_fits(config: dict, name: str) -> list[Fit]:
 
 def all_fits(config: dict) -> list[Fit]:
     """Each fit of the configuration once."""
-    return sorted({f for name in config["experiments"] for f in own_fits(config, name)})
+    return sorted({f for name in active(config) for f in own_fits(config, name)})
 
 
 def iterations(config: dict, name: str) -> int:
@@ -131,7 +145,7 @@ def data_roles(config: dict, name: str) -> tuple[str, ...]:
 def fit_overrides(config: dict, name: str) -> dict:
     """Preset overrides an experiment sets (lr, reg_noise_std, ...), iterations resolved."""
     exp = experiment(config, name)
-    keys = ("lr", "reg_noise_std", "ema_weight")
+    keys = ("lr", "reg_noise_std", "ema_weight", "backtrack")
     out = {k: exp[k] for k in keys if k in exp}
     out["iterations"] = iterations(config, name)
     return out
@@ -162,7 +176,8 @@ def fit_args(config: dict, fit: Fit) -> list[str]:
     ]
     if preset.task == "inpainting":
         args += ["--mask", f"{inp}/mask.png"]
-    flags = {"iterations": "--iterations", "lr": "--lr", "ema_weight": "--ema-weight"}
+    flags = {"iterations": "--iterations", "lr": "--lr", "ema_weight": "--ema-weight",
+             "backtrack": "--backtrack"}
     for key, value in fit_overrides(config, fit.experiment).items():
         if key in flags:
             args += [flags[key], str(value)]
@@ -215,6 +230,6 @@ def resolved(config: dict) -> dict:
             "snapshots": snapshots(config, name),
             "fits": [f.id for f in used_fits(config, name)],
         }
-        for name, exp in config["experiments"].items()
+        for name, exp in config["experiments"].items() if name in active(config)
     }
     return out

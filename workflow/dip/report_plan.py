@@ -12,6 +12,10 @@ def _raw(config: dict, image: str, role: str) -> str:
     return data.raw_path(data.file_for(config, image, role))
 
 
+def _list(flag: str, values: list[str]) -> list[str]:
+    return [flag, *values] if values else []
+
+
 def _pairs(flag: str, pairs: list[tuple[str, str]]) -> list[str]:
     return [flag, *(f"{image}={path}" for image, path in pairs)] if pairs else []
 
@@ -28,6 +32,7 @@ def table1_inputs(config: dict, name: str = "table1") -> dict[str, list[str]]:
     images = experiments.experiment(config, name)["images"]
     return {
         "metrics": [f.metrics for f in experiments.used_fits(config, name)],
+        "full_backtracking": [f.metrics for f in experiments.full_backtracking_fits(config, name)],
         "published": [_raw(config, i, r) for i in images for r in ("gt", "dip", "papyan")],
     }
 
@@ -36,6 +41,8 @@ def table1_args(config: dict, name: str = "table1") -> list[str]:
     images = experiments.experiment(config, name)["images"]
     return [
         "--metrics", *(f.metrics for f in experiments.used_fits(config, name)),
+        *_list("--metrics-full-backtracking",
+               [f.metrics for f in experiments.full_backtracking_fits(config, name)]),
         *_pairs("--gt", [(i, _raw(config, i, "gt")) for i in images]),
         *_pairs("--published-dip", [(i, _raw(config, i, "dip")) for i in images]),
         *_pairs("--published-papyan", [(i, _raw(config, i, "papyan")) for i in images]),

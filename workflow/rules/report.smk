@@ -132,10 +132,10 @@ rule report:
         table1=rules.table1.output,
         figure7=rules.figure7.output,
         curves=expand(
-            "reports/curves_{experiment}.png", experiment=config["experiments"]
+            "reports/curves_{experiment}.png", experiment=experiments.active(config)
         ),
         snapshots=expand(
-            "reports/snapshots_{experiment}.png", experiment=config["experiments"]
+            "reports/snapshots_{experiment}.png", experiment=experiments.active(config)
         ),
         metrics=[f.metrics for f in FITS],
     output:
