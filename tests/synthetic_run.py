@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dip.fit import FitSettings
+from dip.fit import TRACE_COLUMNS, FitSettings
 from dip.images import save_image
 from dip.presets import get_preset
 
@@ -42,7 +42,8 @@ def quantized(img: np.ndarray) -> np.ndarray:
 def fit_config(preset: str, seed: int) -> dict:
     """The `config` a fit records in meta.json, built from the engine's own dataclasses."""
     p = get_preset(preset)
-    settings = FitSettings(iterations=ITERATIONS, lr=p.lr, reg_noise_std=p.reg_noise_std, seed=seed)
+    settings = FitSettings(iterations=ITERATIONS, lr=p.lr, reg_noise_std=p.reg_noise_std, seed=seed,
+                           backtrack=p.backtrack, final_input=p.final_input)
     return json.loads(json.dumps({"preset": asdict(p), **asdict(settings), "device": "cpu",
                                   "device_type": "cpu", "legacy": False}))
 
@@ -51,22 +52,25 @@ def write_fit(fit: Path, gt_prepared: np.ndarray, seed: int, noise: float, prese
     rng = np.random.default_rng(1000 + seed)
     fit.mkdir(parents=True)
     out = np.clip(gt_prepared + rng.normal(0, noise, gt_prepared.shape), 0, 1).astype(np.float32)
+    clean = np.clip(gt_prepared + rng.normal(0, noise * 0.9, gt_prepared.shape), 0, 1).astype(np.float32)
     ema = np.clip(gt_prepared + rng.normal(0, noise * 0.8, gt_prepared.shape), 0, 1).astype(np.float32)
-    for name, arr in (("output", out), ("ema", ema)):
+    for name, arr in (("output", out), ("output_clean", clean), ("ema", ema)):
         np.save(fit / f"{name}.npy", arr)
         save_image(fit / f"{name}.png", arr)
     with (fit / "trace.csv").open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["iteration", "loss", "psnr_observed", "psnr_gt", "psnr_ema_gt", "elapsed_s"])
+        w.writerow(TRACE_COLUMNS)
         for it in range(0, ITERATIONS + 1, 5):
-            w.writerow([it, 0.1 / (it + 1), 10 + it * 0.5, 10 + it * 0.4 + seed, 10 + it * 0.42 + seed, it * 0.01])
+            w.writerow([it, 0.1 / (it + 1), 10 + it * 0.5, 10 + it * 0.4 + seed, 10 + it * 0.41 + seed,
+                        10 + it * 0.42 + seed, it * 0.01])
     (fit / "snapshots").mkdir()
     for it in SNAPSHOT_ITERS:
         save_image(fit / "snapshots" / f"iter_{it:06d}.png", gt_prepared * it / ITERATIONS)
     meta = {
         "config": fit_config(preset, seed), "preset": preset, "seed": seed, "device": "cpu", "device_name": "Synthetic CPU",
         "torch_version": "2.13.0", "iterations": ITERATIONS, "wall_s": 2.0 + seed, "it_per_s": ITERATIONS / (2.0 + seed),
-        "backtracks": seed, "params": 3002627 if preset == "text_inpainting" else 2217573, "image_size": list(gt_prepared.shape[:2]),
+        "backtracks": seed, "backtrack": get_preset(preset).backtrack,
+        "final_input": get_preset(preset).final_input, "params": 3002627 if preset == "text_inpainting" else 2217573, "image_size": list(gt_prepared.shape[:2]),
     }
     (fit / "meta.json").write_text(json.dumps(meta))
 

@@ -243,16 +243,15 @@ def test_dip_fit_accepts_every_flag_the_planner_writes(config):
 
 
 def test_an_experiment_runs_only_in_its_modes_and_a_table_reads_its_companion(config):
-    cfg = copy.deepcopy(config)
-    cfg["experiments"]["table1_full"] = {**cfg["experiments"]["table1"], "backtrack": "full",
-                                         "report": "none", "modes": ["quick"]}
-    cfg["experiments"]["table1"]["full_backtracking"] = "table1_full"
-    cfg["targets"]["all"] = ["table1", "table1_full", "figure7"]
-    paper, quick = pipeline.Plan(cfg), pipeline.Plan({**cfg, "mode": "quick"})
-    assert "table1_full" not in paper.experiments and paper.target("all") == ["table1", "figure7"]
+    """table1_full_backtracking runs in quick mode only; table1's table reads it as a column."""
+    assert config["experiments"]["table1_full_backtracking"]["modes"] == ["quick"]
+    paper, quick = pipeline.Plan(config), pipeline.Plan({**config, "mode": "quick"})
+    assert "table1_full_backtracking" not in paper.experiments
     assert len(paper.fits_of_target("all")) == 34
     assert "--metrics-full-backtracking" not in reports.table_args(paper, "table1")
     args = reports.table_args(quick, "table1")
     companion = args[args.index("--metrics-full-backtracking") + 1:args.index("--gt")]
-    assert companion == [f"results/quick/metrics/table1_full/base/{i}/seed0.json" for i in TABLE1]
+    assert companion == [f"results/quick/metrics/table1_full_backtracking/base/{i}/seed0.json" for i in TABLE1]
     assert reports.table_inputs(quick, "table1")["full_backtracking"] == companion
+    cmd = quick.fit_args(quick.fit_job("table1_full_backtracking", "base", "house", 0))
+    assert cmd[cmd.index("--backtrack") + 1] == "full"

@@ -181,8 +181,16 @@ def test_pitfall_choices_follow_the_fits_switches():
     assert bn([{"legacy": False}]).startswith("current PyTorch defaults")
     assert bn([{"legacy": True}]).startswith("legacy switch on")
     assert bn([{"legacy": True}, {"legacy": False}]).startswith("both")
-    backtracking = next(c["ours"] for c in our_choices([{"backtrack_every": 50}], None) if c["topic"] == "Backtracking")
-    assert backtracking == "always on, whatever the plotting, checked every 50 iterations"
+    def choice(configs, topic):
+        return next(c["ours"] for c in our_choices(configs, None) if c["topic"] == topic)
+
+    official = {"backtrack": "official", "backtrack_every": 50, "final_input": "noisy"}
+    assert choice([official], "Backtracking").startswith("the notebook's")
+    assert "every 50 iterations" in choice([official], "Backtracking")
+    both = choice([official, {"backtrack": "full", "backtrack_every": 25}], "Backtracking")
+    assert "the notebook's" in both and "full-state" in both and "every 25, 50 iterations" in both
+    assert choice([{"backtrack": "off"}], "Backtracking").startswith("none")
+    assert "the last noisy input" in choice([official], "Final image")
 
 
 def test_this_run_column_is_read_from_the_fits(run):
@@ -197,7 +205,11 @@ def test_this_run_column_is_read_from_the_fits(run):
     assert ran["figure7"]["upsampling"] == "nearest"
     assert ran["table1"]["learning rate"] == "0.001" and ran["figure7"]["learning rate"] == "0.01"
     assert ran["table1"]["iterations"] == "40" and ran["table1"]["BN γ initialisation"] == "γ = 1, legacy switch off"
-    assert ran["table1"]["backtracking"].endswith("checked every 50 iterations")
+    assert ran["table1"]["backtracking"].startswith("the notebook's")
+    assert ran["table1"]["backtracking"].endswith("every 50 iterations")
+    assert ran["figure7"]["backtracking"].startswith("none")
+    assert ran["table1"]["final image"].startswith("network in train mode fed the last noisy input")
+    assert ran["figure7"]["final image"].startswith("network in train mode fed z")
     barbara = ran["table1"]["Barbara padding"]
     if mode == "quick":
         assert barbara == "none: fitted at 24 × 24"

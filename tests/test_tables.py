@@ -12,9 +12,11 @@ from dip.tables import published_psnr, read_csv, table1_rows, to_csv, to_markdow
 from synthetic_run import run_command
 
 
-def rec(image, seed, p, ema=None):
+def rec(image, seed, p, ema=None, clean=None):
     q = {"psnr": p, "ssim": 0.9, "psnr_uint8": p - 0.01, "ssim_uint8": 0.9}
-    return {"image": image, "seed": seed, "output": q, "ema": {**q, "psnr": ema if ema is not None else p + 0.5}}
+    return {"image": image, "seed": seed, "output": q, "backtracks": seed,
+            "output_clean": {**q, "psnr": clean if clean is not None else p + 0.3},
+            "ema": {**q, "psnr": ema if ema is not None else p + 0.5}}
 
 
 METRICS = [rec("house", 0, 39.0), rec("house", 1, 39.4), rec("house", 2, 38.9),
@@ -29,7 +31,11 @@ def test_mean_std_over_seeds_and_paper_order():
     assert house["ours_psnr_mean"] == pytest.approx(np.mean([39.0, 39.4, 38.9]))
     assert house["ours_psnr_std"] == pytest.approx(np.std([39.0, 39.4, 38.9], ddof=1))
     assert (house["ours_psnr_min"], house["ours_psnr_max"]) == (38.9, 39.4)
-    assert house["ours_ema_psnr_mean"] == pytest.approx(house["ours_psnr_mean"] + 0.5)
+    assert house["ema_psnr_mean"] == pytest.approx(house["ours_psnr_mean"] + 0.5)
+    assert house["clean_psnr_mean"] == pytest.approx(house["ours_psnr_mean"] + 0.3)
+    assert house["clean_gain_mean"] == pytest.approx(0.3) and house["ema_gain_mean"] == pytest.approx(0.5)
+    assert house["backtracks"] == 0 + 1 + 2
+    assert house["fullbt_psnr_mean"] is None  # no such fits given
     assert house["paper_dip"] == paper.TABLE1_DIP["house"] and house["paper_papyan"] == paper.TABLE1_PAPYAN["house"]
     assert house["diff_vs_paper"] == pytest.approx(house["ours_psnr_mean"] - 39.16)
     assert house["label"] == "House"
@@ -44,6 +50,30 @@ def test_mean_row_covers_the_same_images():
     assert mean["diff_vs_paper"] == pytest.approx(mean["ours_psnr_mean"] - mean["paper_dip"])
     assert mean["published_dip_psnr"] == pytest.approx((32.18 + 39.0) / 2)
     assert mean["published_papyan_psnr"] is None  # not known for every image
+
+
+def test_improvements_are_paired_by_seed_and_shown_after_ours():
+    clean = [rec("house", 0, 30.0, clean=31.0), rec("house", 1, 32.0, clean=32.5)]
+    full = [rec("house", 0, 30.2), rec("house", 1, 31.0), rec("house", 7, 50.0)]
+    (house, mean) = table1_rows(clean, full_backtracking=full)
+    assert house["clean_gain_mean"] == pytest.approx(0.75)
+    assert house["clean_gain_std"] == pytest.approx(np.std([1.0, 0.5], ddof=1))
+    assert house["fullbt_psnr_mean"] == pytest.approx(np.mean([30.2, 31.0, 50.0]))
+    assert house["fullbt_gain_mean"] == pytest.approx(np.mean([0.2, -1.0]))  # seed 7 has no pair
+    header = to_markdown([house, mean], "paper").splitlines()[2]
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    assert cells[2].startswith("Ours: the paper's output")
+    assert cells[3:6] == ["Noise-free output (gain)", "Output average (gain)",
+                          "Full-state backtracking (gain)"]
+    line = to_markdown([house, mean], "paper").splitlines()[4]
+    assert "| 31.75 ± 1.06 (+0.75) |" in line and "(-0.40)" in line
+
+
+def test_a_record_without_the_noise_free_output_is_named():
+    old = rec("boat", 0, 33.0)
+    del old["output_clean"]
+    with pytest.raises(DipError, match="boat.*seed 0.*output_clean"):
+        table1_rows([old])
 
 
 def test_single_seed_has_no_std_and_duplicates_are_rejected():

@@ -13,9 +13,11 @@ import numpy as np
 from .errors import DipError
 from .images import load_image
 from .metrics import quality
+from .outputs import OUTPUTS
 
 #: Fields of meta.json carried into metrics.json (run cost and identity of the fit).
-META_FIELDS = ("iterations", "wall_s", "it_per_s", "device_name", "params", "backtracks")
+META_FIELDS = ("iterations", "wall_s", "it_per_s", "device_name", "params", "backtracks",
+               "backtrack", "final_input")
 
 
 def read_json(path: str | Path) -> dict:
@@ -97,7 +99,7 @@ def evaluate_fit(fit_dir: str | Path, gt_path: str | Path, prep_path: str | Path
     gt = crop(gt_full, box)
     record: dict = {"experiment": experiment, "image": image, "seed": int(seed)}
     prepared: dict = {}
-    for name in ("output", "ema"):
+    for name in OUTPUTS:
         out = _matching(load_array(fit_dir / f"{name}.npy"), gt_full, f"{fit_dir / name}.npy")
         record[name] = quality(crop(out, box), gt)
         if box[2:] != gt_full.shape[:2]:

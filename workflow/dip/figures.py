@@ -120,12 +120,17 @@ def seed_band(traces: list[dict[str, np.ndarray]], column: str):
     return common, stack.mean(0), stack.min(0), stack.max(0)
 
 
+#: Lines drawn beside the paper's output: trace column, colour, line style, label.
+_EXTRA_CURVES = (("psnr_clean_gt", "C2", "-.", "noise-free output, mean"),
+                 ("psnr_ema_gt", "C1", "--", "output average, mean"))
+
+
 def curves(traces: dict[str, list[dict[str, np.ndarray]]], column: str = "psnr_gt",
            references: dict[str, float] | None = None, title: str | None = None):
     """PSNR vs iteration, one panel per image: mean over seeds and its min-max band.
 
-    An EMA line is drawn too when the traces have psnr_ema_gt; `references` draws the
-    paper's value as a dotted horizontal line.
+    The noise-free output and the output average are drawn too (means over seeds) when the
+    traces have their columns; `references` draws the paper's value as a dotted line.
     """
     references = references or {}
     names = list(traces)
@@ -139,11 +144,12 @@ def curves(traces: dict[str, list[dict[str, np.ndarray]]], column: str = "psnr_g
         it, mean, lo, hi = seed_band(traces[name], column)
         n = len(traces[name])
         ax.fill_between(it, lo, hi, color="C0", alpha=0.25, linewidth=0, label="min–max over seeds")
-        ax.plot(it, mean, color="C0", lw=1.4, label=f"output, mean of {n} seed(s)")
-        ema_col = "psnr_ema_gt" if column == "psnr_gt" else None
-        if ema_col and all(ema_col in t and np.isfinite(t[ema_col]).any() for t in traces[name]):
-            _, ema_mean, _, _ = seed_band(traces[name], ema_col)
-            ax.plot(it, ema_mean, color="C1", lw=1.0, ls="--", label="EMA, mean")
+        ax.plot(it, mean, color="C0", lw=1.4, label=f"paper's output, mean of {n} seed(s)")
+        extra = _EXTRA_CURVES if column == "psnr_gt" else ()
+        for col, colour, style, label in extra:
+            if all(col in t and np.isfinite(t[col]).any() for t in traces[name]):
+                _, extra_mean, _, _ = seed_band(traces[name], col)
+                ax.plot(it, extra_mean, color=colour, lw=1.0, ls=style, label=label)
         if name in references:
             ax.axhline(references[name], color="k", lw=0.8, ls=":", label=f"paper {references[name]:.2f}")
         ax.set_title(name, fontsize=10)

@@ -52,19 +52,13 @@ from .atomic import atomic_path
 from .devices import device_name
 from .images import save_image, to_array
 from .nets import count_params
+from .outputs import OUTPUTS
 
 TRACE_COLUMNS = ("iteration", "loss", "psnr_observed", "psnr_gt", "psnr_clean_gt", "psnr_ema_gt",
                  "elapsed_s")
 CHECKPOINT = "checkpoint.pt"
 BACKTRACK_MODES = ("official", "full", "off")
 FINAL_INPUTS = ("noisy", "clean")
-#: The images every fit writes (.npy and .png), and what each one is.
-OUTPUTS = {
-    "output": "the paper's final image: the net in train mode after the last update, fed the "
-              "last iteration's input (z plus its noise draw, or z where the notebook shows net(z))",
-    "output_clean": "the net in train mode after the last update, fed z without input noise",
-    "ema": "the exponential moving average of every training output",
-}
 
 
 @dataclass
@@ -436,7 +430,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
             "torch_version": torch.__version__, "iterations": s.iterations,
             "wall_s": round(wall_s, 3), "it_per_s": round(it_per_s, 3),
             "backtracks": state.backtracks, "backtrack": s.backtrack, "final_input": s.final_input,
-            "outputs": OUTPUTS, "params": count_params(net),
+            "outputs": {name: text for name, (_, text) in OUTPUTS.items()}, "params": count_params(net),
             "image_size": list(images["output"].shape[:2])}
     _save(out_dir / "meta.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
     return FitResult(output=images["output"], output_clean=images["output_clean"],

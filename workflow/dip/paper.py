@@ -41,9 +41,11 @@ HYPERPARAMETERS = {
         ("learning rate", "–", "0.001"),
         ("iterations", "–", "11000"),
         ("loss", "‖(f_θ(z) − x₀) ⊙ m‖²", "mean((out − x₀)² · m)"),
-        ("backtracking", "–", "restore the last good weights on a > 5 dB drop of PSNR vs x₀; runs only with plotting on"),
+        ("backtracking", "–", "every 50th iteration, before the step: on a > 5 dB drop of the training "
+         "output's masked PSNR, copy the last good weights back (weights only; the step still "
+         "follows); runs only with plotting on (the default)"),
         ("Barbara padding", "–", "reflection pad to 514 × 514; PSNR on the padded image"),
-        ("final image", "–", "network output in train mode"),
+        ("final image", "–", "network in train mode fed the last noisy input z + σ_r·n"),
         ("BN γ initialisation", "–", "U(0, 1) (PyTorch ≤ 0.4)"),
     ),
     "text_inpainting": (
@@ -55,6 +57,8 @@ HYPERPARAMETERS = {
         ("learning rate", "–", "0.01"),
         ("iterations", "–", "6001"),
         ("loss", "‖(f_θ(z) − x₀) ⊙ m‖²", "mean((out − x₀)² · m)"),
+        ("backtracking", "–", "none"),
+        ("final image", "–", "network in train mode fed z (the noisy input is local to the closure)"),
     ),
 }
 
@@ -63,7 +67,8 @@ PITFALLS = (
     ("BN initialisation and bilinear upsampling",
      "PyTorch ≤ 0.4 drew BN γ from U(0, 1) and upsampled bilinearly like align_corners=True; "
      "current PyTorch uses γ = 1 and align_corners=False. The paper was made with the old behaviour."),
-    ("Final image", "The paper's images are the network output in train mode (BN on the image's own statistics)."),
+    ("Final image", "The notebooks show the network in train mode (BN on the image's own statistics) "
+     "after the last update; the Table-1 notebook feeds it the last noisy input z + σ_r·n, not z."),
     ("Backtracking", "The official notebook only backtracks when plotting is on, so whether the paper's runs did is unknown."),
     ("Seeds", "Nothing in the official code is seeded and run-to-run scatter is never reported."),
     ("Barbara padding", "The Table-1 notebook reflection-pads Barbara to 514 × 514 and scores the padded image."),

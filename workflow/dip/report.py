@@ -17,6 +17,7 @@ from . import paper, study
 from .durations import human_duration
 from .errors import DipError
 from .evaluate import read_json
+from .outputs import OUTPUTS
 from .tables import DISPLAY, fmt, read_csv, title
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -95,11 +96,13 @@ def spread(records: list[dict]) -> list[dict]:
     rows = []
     for (exp, image), recs in sorted(groups.items()):
         vals = [r["metrics"]["output"]["psnr"] for r in recs]
+        clean = [r["metrics"]["output_clean"]["psnr"] for r in recs]
         ema = [r["metrics"]["ema"]["psnr"] for r in recs]
         rows.append({
             "experiment": exp, "image": image,
             "seeds": ", ".join(sorted((r["seed"] for r in recs), key=lambda s: (len(s), s))),
-            "mean": fmt(statistics.fmean(vals)), "ema": fmt(statistics.fmean(ema)),
+            "mean": fmt(statistics.fmean(vals)), "clean": fmt(statistics.fmean(clean)),
+            "ema": fmt(statistics.fmean(ema)),
             "std": fmt(statistics.stdev(vals)) if len(vals) > 1 else "–",
             "range": fmt(max(vals) - min(vals)) if len(vals) > 1 else "–",
         })
@@ -161,24 +164,38 @@ def our_choices(configs: list[dict], barbara: str | None) -> list[dict]:
     """Each pitfall with the choice this run follows; switches are read from the fits' configs
     (meta.json `config`), Barbara's sizing from `padding`."""
     legacy = {bool(c.get("legacy")) for c in configs}
-    every = {c["backtrack_every"] for c in configs if "backtrack_every" in c}
+    every = {c["backtrack_every"] for c in configs if c.get("backtrack", "off") != "off"}
+    modes = sorted({c.get("backtrack", "off") for c in configs})
     if legacy == {True, False}:
         bn = "both: some experiments run with the legacy switch on, some off (see hyper-parameters)"
     elif legacy == {True}:
         bn = "legacy switch on: old BN initialisation and align_corners=True"
     else:
         bn = "current PyTorch defaults (γ = 1, align_corners=False); the engine's legacy switch gives the old behaviour"
-    checks = f", checked every {', '.join(map(str, sorted(every)))} iterations" if every else ""
+    checks = f", every {', '.join(map(str, sorted(every)))} iterations" if every else ""
+    finals = sorted({c.get("final_input", "noisy") for c in configs})
     choices = {
         "BN initialisation and bilinear upsampling": bn,
-        "Final image": "the same: output.png is the network output in train mode after the last iteration",
-        "Backtracking": f"always on, whatever the plotting{checks}",
+        "Final image": ("the same: Ours is the notebook's image ("
+                        + " / ".join(_FINAL[f] for f in finals) + "); the noise-free output and "
+                        "the output average are extra columns with their gain"),
+        "Backtracking": ("; ".join(_BACKTRACK[m] for m in modes) + checks
+                         + " (as with plotting on, whatever the plotting)"),
         "Seeds": "every fit is seeded and the table gives mean ± std over seeds",
         "Barbara padding": barbara or "no Barbara fit in this run",
         "Determinism": "seeded, but bilinear runs on a GPU are not bit-for-bit repeatable",
     }
     return [{"topic": t, "fact": f, "ours": choices.get(t, "–")} for t, f in paper.PITFALLS]
 
+
+#: What the final image is fed and how fits backtrack, in words, by the fit's settings.
+_FINAL = {"noisy": "the last noisy input z + σ_r·n", "clean": "z, as the inpainting notebook shows it"}
+_BACKTRACK = {
+    "official": "the notebook's: masked PSNR of the training output before the step; on a > 5 dB "
+                "drop the last good weights only, and the step still follows",
+    "full": "full-state (ours): PSNR of f(z) after the step; weights, Adam and average restored",
+    "off": "none, as in the notebook of this experiment",
+}
 
 #: How the engine feeds the network, by preset `input`.
 _INPUTS = {"noise": "{depth} channels, U(0, 1) × 0.1, image size", "meshgrid": "2-channel meshgrid",
@@ -202,10 +219,10 @@ def ran_settings(meta: dict, barbara: str | None) -> dict[str, str]:
         "learning rate": f"{cfg['lr']:g}",
         "iterations": str(meta["iterations"]),
         "loss": "mean((out − x₀)² · m)" if preset["task"] == "inpainting" else "MSE through the forward operator",
-        "backtracking": (f"always on: restore the last good weights on a > {cfg['backtrack_drop_db']:g} dB drop "
-                         f"of PSNR vs x₀ or a non-finite loss, checked every {cfg['backtrack_every']} iterations"),
+        "backtracking": _BACKTRACK[cfg.get("backtrack", "off")] + (
+            f", every {cfg['backtrack_every']} iterations" if cfg.get("backtrack", "off") != "off" else ""),
         "Barbara padding": barbara or "–",
-        "final image": "network output in train mode (output.npy)",
+        "final image": f"network in train mode fed {_FINAL[cfg.get('final_input', 'noisy')]} (output.npy)",
         "BN γ initialisation": "U(0, 1), legacy switch on" if cfg["legacy"] else "γ = 1, legacy switch off",
     }
 
@@ -291,6 +308,7 @@ def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, 
         "spread": spread(records),
         "pitfalls": our_choices([r["meta"]["config"] for r in records], padding(records)),
         "tolerance": TOLERANCE_DB,
+        "outputs": [{"name": n, "label": label, "text": text} for n, (label, text) in OUTPUTS.items()],
     }
 
 

@@ -1,5 +1,9 @@
 """Table 1 (inpainting, 50 % missing pixels): our PSNR over seeds beside the published numbers.
 
+"Ours" is the image the paper's procedure ends with (a fit's `output`). Our improvements come
+after it as columns of their own, each with its gain over "ours" (mean of the per-seed
+differences): the noise-free output (`output_clean`) and the output average (`ema`) of the
+same fits, and, where the run made them, fits with full-state backtracking.
 Rows follow the paper's image order. Besides the numbers printed in the paper, the table
 scores the outputs the authors published (their DIP result and Papyan et al.'s) against the
 ground truth ourselves, which shows how far 8-bit rounding moves the paper's values.
@@ -16,13 +20,25 @@ from . import paper
 from .errors import DipError
 from .images import load_image
 from .metrics import psnr
+from .outputs import OUTPUTS
 
 #: CSV columns, in order. `image` is "mean" on the last row.
 COLUMNS = (
     "image", "label", "n_seeds", "ours_psnr_mean", "ours_psnr_std", "ours_psnr_min",
-    "ours_psnr_max", "ours_ema_psnr_mean", "ours_psnr_uint8_mean", "ours_ssim_mean",
+    "ours_psnr_max",
+    "clean_psnr_mean", "clean_psnr_std", "clean_gain_mean", "clean_gain_std",
+    "ema_psnr_mean", "ema_psnr_std", "ema_gain_mean", "ema_gain_std",
+    "fullbt_psnr_mean", "fullbt_psnr_std", "fullbt_gain_mean", "fullbt_gain_std",
+    "backtracks", "ours_psnr_uint8_mean", "ours_ssim_mean",
     "paper_dip", "published_dip_psnr", "paper_papyan", "published_papyan_psnr", "diff_vs_paper",
 )
+
+#: Improvement columns: prefix -> (where its PSNR comes from, its display name).
+IMPROVEMENTS = {
+    "clean": ("output_clean", OUTPUTS["output_clean"][0]),
+    "ema": ("ema", OUTPUTS["ema"][0]),
+    "fullbt": ("output", "Full-state backtracking"),
+}
 
 #: Numeric columns averaged on the mean row.
 _AVERAGED = COLUMNS[3:]
@@ -46,48 +62,80 @@ def _stats(values: list[float]) -> dict:
     }
 
 
+def _by_image(metrics: list[dict]) -> dict[str, dict[int, dict]]:
+    """image -> seed -> metrics record; a seed twice for one image is an error."""
+    by_image: dict[str, dict[int, dict]] = {}
+    for rec in metrics:
+        try:
+            seeds = by_image.setdefault(rec["image"], {})
+            seed = rec.get("seed")
+        except (KeyError, TypeError):
+            raise DipError("a metrics record has no 'image' field") from None
+        if seed in seeds:
+            raise DipError(f"image {rec['image']!r}: seed {seed} appears twice in the metrics")
+        seeds[seed] = rec
+    return by_image
+
+
+def _psnr(rec: dict, output: str) -> float:
+    try:
+        return rec[output]["psnr"]
+    except (KeyError, TypeError):
+        raise DipError(f"image {rec.get('image')!r}, seed {rec.get('seed')}: the metrics record "
+                       f"has no {output} psnr (scored by an older dip evaluate?)") from None
+
+
+def _improvement(prefix: str, ours: dict[int, dict], theirs: dict[int, dict]) -> dict:
+    """An improvement's PSNR over seeds and its paired gain over ours (seeds both have)."""
+    output = IMPROVEMENTS[prefix][0]
+    if not theirs:
+        return {}
+    values = _stats([_psnr(r, output) for r in theirs.values()])
+    paired = sorted(set(ours) & set(theirs))
+    gains = _stats([_psnr(theirs[s], output) - _psnr(ours[s], "output") for s in paired]) if paired else {}
+    return {f"{prefix}_psnr_mean": values["mean"], f"{prefix}_psnr_std": values["std"],
+            f"{prefix}_gain_mean": gains.get("mean"), f"{prefix}_gain_std": gains.get("std")}
+
+
 def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = None,
-                published_papyan: dict[str, float] | None = None) -> list[dict]:
+                published_papyan: dict[str, float] | None = None,
+                full_backtracking: list[dict] | None = None) -> list[dict]:
     """One row per image (paper order, then any other image), and a final mean row.
 
-    `metrics` are metrics.json records (several seeds per image). `published_*` map an image
-    to the PSNR of the authors' published output. An image appears if it has metrics or a
+    `metrics` are metrics.json records (several seeds per image) of the paper-procedure fits,
+    `full_backtracking` those of the same fits run with full-state backtracking (if any).
+    `published_*` map an image to the PSNR of the authors' published output. An image appears if it has metrics or a
     published score. The mean row averages each column over the images that have our numbers
     (all images while none has), so our mean and the paper's mean cover the same images. Its
     n_seeds holds the number of images averaged.
     """
     published_dip = published_dip or {}
     published_papyan = published_papyan or {}
-    by_image: dict[str, list[dict]] = {}
-    for rec in metrics:
-        try:
-            by_image.setdefault(rec["image"], []).append(rec)
-        except (KeyError, TypeError):
-            raise DipError("a metrics record has no 'image' field") from None
-    for image, recs in by_image.items():
-        seeds = [r.get("seed") for r in recs]
-        if len(set(seeds)) != len(seeds):
-            raise DipError(f"image {image!r}: the same seed appears twice in the metrics ({seeds})")
+    by_image = _by_image(metrics)
+    fullbt = _by_image(full_backtracking or [])
     names = set(by_image) | set(published_dip) | set(published_papyan)
     order = [i for i in paper.TABLE1_IMAGES if i in names] + sorted(names - set(paper.TABLE1_IMAGES))
 
     rows = []
     for image in order:
-        recs = by_image.get(image, [])
+        recs = by_image.get(image, {})
         row = dict.fromkeys(COLUMNS)
         row.update(image=image, label=paper.TABLE1_LABELS.get(image, image), n_seeds=len(recs))
         if recs:
+            s = _stats([_psnr(r, "output") for r in recs.values()])
+            row.update(ours_psnr_mean=s["mean"], ours_psnr_std=s["std"], ours_psnr_min=s["min"],
+                       ours_psnr_max=s["max"])
+            row.update(_improvement("clean", recs, recs))
+            row.update(_improvement("ema", recs, recs))
+            row.update(_improvement("fullbt", recs, fullbt.get(image, {})))
             try:
-                s = _stats([r["output"]["psnr"] for r in recs])
                 row.update(
-                    ours_psnr_mean=s["mean"], ours_psnr_std=s["std"], ours_psnr_min=s["min"],
-                    ours_psnr_max=s["max"],
-                    ours_ema_psnr_mean=_stats([r["ema"]["psnr"] for r in recs])["mean"],
-                    ours_psnr_uint8_mean=_stats([r["output"]["psnr_uint8"] for r in recs])["mean"],
-                    ours_ssim_mean=_stats([r["output"]["ssim"] for r in recs])["mean"],
+                    backtracks=sum(int(r.get("backtracks") or 0) for r in recs.values()),
+                    ours_psnr_uint8_mean=_stats([r["output"]["psnr_uint8"] for r in recs.values()])["mean"],
+                    ours_ssim_mean=_stats([r["output"]["ssim"] for r in recs.values()])["mean"],
                 )
             except (KeyError, TypeError):
-                raise DipError(f"image {image!r}: a metrics record lacks output/ema psnr, psnr_uint8 or ssim") from None
+                raise DipError(f"image {image!r}: a metrics record lacks output psnr_uint8 or ssim") from None
         row["paper_dip"] = paper.TABLE1_DIP.get(image)
         row["paper_papyan"] = paper.TABLE1_PAPYAN.get(image)
         row["published_dip_psnr"] = published_dip.get(image)
@@ -144,6 +192,8 @@ def read_csv(path: str | Path) -> list[dict]:
                 row[c] = v
             elif c == "n_seeds":
                 row[c] = int(v)
+            elif c == "backtracks":
+                row[c] = int(float(v)) if v != "" else None
             else:
                 row[c] = float(v) if v != "" else None
         rows.append(row)
@@ -165,21 +215,35 @@ def fmt(value: float | None, digits: int = 2, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def ours_cell(row: dict) -> str:
-    """'mean ± std' over seeds (std omitted for one seed)."""
-    if not row["n_seeds"] or row["ours_psnr_mean"] is None:
+def spread_cell(row: dict, prefix: str) -> str:
+    """'mean ± std' over seeds (std omitted for one seed and on the mean row)."""
+    mean, std = row[f"{prefix}_psnr_mean"], row[f"{prefix}_psnr_std"]
+    if not row["n_seeds"] or mean is None:
         return "–"
-    if row["image"] == "mean" or row["ours_psnr_std"] is None:
-        return fmt(row["ours_psnr_mean"])
-    return f"{row['ours_psnr_mean']:.2f} ± {row['ours_psnr_std']:.2f}"
+    if row["image"] == "mean" or std is None:
+        return fmt(mean)
+    return f"{mean:.2f} ± {std:.2f}"
+
+
+def ours_cell(row: dict) -> str:
+    return spread_cell(row, "ours")
+
+
+def improvement_cell(row: dict, prefix: str) -> str:
+    """'mean ± std (gain)': the improvement's PSNR and its mean paired gain over ours."""
+    cell = spread_cell(row, prefix)
+    gain = row[f"{prefix}_gain_mean"]
+    return cell if cell == "–" or gain is None else f"{cell} ({gain:+.2f})"
 
 
 #: Markdown/HTML headers and the function giving each cell.
 DISPLAY = (
     ("Image", lambda r: r["label"] if r["image"] != "mean" else "**mean**"),
     ("Seeds", lambda r: str(r["n_seeds"]) if r["image"] != "mean" else ""),
-    ("Ours (mean ± std)", ours_cell),
-    ("Ours EMA", lambda r: fmt(r["ours_ema_psnr_mean"])),
+    (f"{OUTPUTS['output'][0]} (mean ± std)", ours_cell),
+    *((f"{name} (gain)", lambda r, p=prefix: improvement_cell(r, p))
+      for prefix, (_, name) in IMPROVEMENTS.items()),
+    ("Backtracks", lambda r: "" if r["image"] == "mean" or r["backtracks"] is None else str(r["backtracks"])),
     ("DIP paper", lambda r: fmt(r["paper_dip"])),
     ("DIP published", lambda r: fmt(r["published_dip_psnr"])),
     ("Papyan paper", lambda r: fmt(r["paper_papyan"])),
@@ -196,8 +260,12 @@ def to_markdown(rows: list[dict], mode: str) -> str:
         lines.append("| " + " | ".join(f(row) for _, f in DISPLAY) + " |")
     lines += [
         "",
-        "Ours: PSNR of the final output (float, original extent), mean ± sample std over seeds. "
-        "Published: PSNR we compute from the authors' published 8-bit images. "
+        "Ours: PSNR of the image the paper's procedure ends with (the network fed the last "
+        "noisy input after the last update; float, original extent), mean ± sample std over "
+        "seeds. Then our improvements, each with its mean gain over ours, paired by seed: the "
+        "same fits' noise-free output and output average, and fits with full-state "
+        "backtracking (– where this run made none). Backtracks: restores in the fits of ours, "
+        "all seeds. Published: PSNR we compute from the authors' published 8-bit images. "
         "The mean row averages over the images listed with our numbers.",
         "",
     ]

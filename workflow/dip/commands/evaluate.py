@@ -1,9 +1,10 @@
-"""Score one fit (output and EMA) against its ground truth on the original extent.
+"""Score one fit (the paper's output, the noise-free output, the average) against its ground
+truth on the original extent.
 
-Reads output.npy, ema.npy and meta.json from --fit, crops output and ground truth to the box
+Reads output.npy, output_clean.npy, ema.npy and meta.json from --fit, crops output and ground truth to the box
 in --prep (prep.json of the fit's inputs; whole image without it) and writes metrics.json
 (format in docs/ARCHITECTURE.md): float and 8-bit PSNR/SSIM, plus iterations, wall_s,
-it_per_s, device_name, params and backtracks from meta.json.
+it_per_s, device_name, params, backtracks, backtrack and final_input from meta.json.
 """
 
 import json

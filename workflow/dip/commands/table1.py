@@ -19,7 +19,10 @@ from ._pairs import pair, unique
 
 
 def add_arguments(p):
-    p.add_argument("--metrics", nargs="+", default=[], help="metrics.json files (any number of seeds per image)")
+    p.add_argument("--metrics", nargs="+", default=[],
+                   help="metrics.json files of the paper-procedure fits (any number of seeds per image)")
+    p.add_argument("--metrics-full-backtracking", nargs="+", default=[], metavar="METRICS",
+                   help="metrics.json files of the same fits run with --backtrack full (optional column)")
     p.add_argument("--gt", nargs="+", type=pair, default=[], metavar="IMAGE=PNG",
                    help="original ground truth of each image with a published output")
     p.add_argument("--published-dip", nargs="+", type=pair, default=[], metavar="IMAGE=PNG",
@@ -42,7 +45,8 @@ def run(args) -> int:
     gts = unique(args.gt, "--gt")
     dip = _scores(unique(args.published_dip, "--published-dip"), gts, "--published-dip")
     papyan = _scores(unique(args.published_papyan, "--published-papyan"), gts, "--published-papyan")
-    rows = table1_rows([read_json(m) for m in args.metrics], dip, papyan)
+    rows = table1_rows([read_json(m) for m in args.metrics], dip, papyan,
+                       [read_json(m) for m in args.metrics_full_backtracking])
     write_text(args.out_csv, to_csv(rows))
     write_text(args.out_md, to_markdown(rows, args.mode))
     return 0
