@@ -255,3 +255,9 @@ def test_an_experiment_runs_only_in_its_modes_and_a_table_reads_its_companion(co
     assert reports.table_inputs(quick, "table1")["full_backtracking"] == companion
     cmd = quick.fit_args(quick.fit_job("table1_full_backtracking", "base", "house", 0))
     assert cmd[cmd.index("--backtrack") + 1] == "full"
+
+
+def test_quick_fits_take_one_thread(config):
+    paper, quick = pipeline.Plan(config), pipeline.Plan({**config, "mode": "quick"})
+    assert {paper.threads(j) for j in paper.all_fits()} == {2}
+    assert {quick.threads(j) for j in quick.all_fits()} == {1}

@@ -125,11 +125,11 @@ def quick_run(tmp_path_factory, mirror):
                      "--config", "mode=quick", env=env)
     assert plan.returncode == 0, plan.stderr + plan.stdout
     start = time.monotonic()
-    studies = snakemake(root, "studies", "--cores", "2", "--config", "mode=quick", timeout=1500, env=env)
+    studies = snakemake(root, "studies", "--cores", "2", "--config", "mode=quick", timeout=2400, env=env)
     studies_s = time.monotonic() - start
     assert studies.returncode == 0, (studies.stdout + studies.stderr)[-8000:]
     start = time.monotonic()
-    run_all = snakemake(root, "--cores", "2", "--config", "mode=quick", timeout=1500, env=env)
+    run_all = snakemake(root, "--cores", "2", "--config", "mode=quick", timeout=2400, env=env)
     all_s = time.monotonic() - start
     assert run_all.returncode == 0, (run_all.stdout + run_all.stderr)[-8000:]
     print(f"quick mode end to end: studies {studies_s:.0f} s, then all {all_s:.0f} s")

@@ -10,7 +10,7 @@ rule fit:
         BENCH("fit", "{experiment}/{variant}/{image}/seed{seed}")
     conda:
         DIP_ENV
-    threads: 2
+    threads: lambda w: PLAN.threads(fit_job(w))
     resources:
         gpu=1,
         mem_mb=lambda w: PLAN.mem_mb(fit_job(w)),

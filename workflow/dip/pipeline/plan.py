@@ -380,6 +380,11 @@ class Plan:
             args += ["--fail-at-iteration", "1"]
         return args
 
+    def threads(self, job: FitJob) -> int:
+        """CPU threads of a fit: two, or one for quick mode's small crops, where a second
+        thread gains little and costs much on shared cores."""
+        return 1 if is_quick(self.config) else 2
+
     def runtime_minutes(self, job: FitJob) -> int:
         """Scheduler runtime request: twice the runtime model's estimate, at least 10 minutes.
 
