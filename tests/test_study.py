@@ -55,6 +55,8 @@ def test_one_seed_says_no_spread_is_known(tmp_path):
     s = _study(tmp_path, {"base": {"a": [(30.0, [30])]}, "0.1": {"a": [(25.0, [25])]}}, seeds=(0,))
     assert s["conclusions"][0].startswith("The base settings win: 30.00 dB")
     assert any("one seed" in c and "no spread over seeds is known" in c for c in s["conclusions"])
+    assert s["conclusions"][-1] == ("Stopping early would gain nothing: every variant's PSNR is highest at "
+                                    "its last iteration.")
 
 
 def test_fits_without_ground_truth_are_unavailable(tmp_path):

@@ -119,8 +119,13 @@ def conclusions(variants: list[dict]) -> list[str]:
     if gains:
         gain, v = max(gains, key=lambda g: g[0])
         mean_gain = statistics.fmean(g for g, _ in gains)
-        out.append(f"Stopping at the best iteration instead of the last would gain {mean_gain:.2f} dB "
-                   f"on average over the variants, most for {v['label']} ({gain:.2f} dB).")
+        if gain < 0.005:
+            out.append("Stopping early would gain nothing: every variant's PSNR is highest at its "
+                       "last iteration.")
+        else:
+            out.append(f"Stopping at the best iteration instead of the last would gain "
+                       f"{mean_gain:.2f} dB on average over the variants, most for {v['label']} "
+                       f"({gain:.2f} dB).")
     return out
 
 
