@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import io
 import json
 import math
 import signal
@@ -167,6 +168,13 @@ def load_checkpoint(path: str | Path) -> dict:
 def _save(path: Path, write: Callable[[Path], None]) -> None:
     with atomic_path(path) as tmp:
         write(tmp)
+
+
+def _write_checkpoint(path: Path, state: dict) -> None:
+    """torch.save through memory, so a full disk surfaces as the OSError of a plain write."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    path.write_bytes(buffer.getbuffer())
 
 
 def _write_trace(path: Path, rows: list[dict]) -> None:
@@ -450,7 +458,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
             if stop or it % s.checkpoint_every == 0 or it == s.iterations or \
                     now - last_checkpoint >= 60 * s.checkpoint_minutes:
                 state.elapsed_s = elapsed_before + now - t0
-                _save(out_dir / CHECKPOINT, lambda p: torch.save(state.checkpoint(info), p))
+                _save(out_dir / CHECKPOINT, lambda p: _write_checkpoint(p, state.checkpoint(info)))
                 _write_trace(out_dir / "trace.csv", state.trace)
                 last_checkpoint = now
             if stop:
