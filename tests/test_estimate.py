@@ -43,4 +43,4 @@ def test_only_fits_still_to_run_are_counted(config, capsys):
 
 def test_quick_mode_prints_one_line_and_no_warning(config, capsys):
     err = _estimate({**config, "mode": "quick"}, capsys)
-    assert err.startswith("dip estimate: 12 fits to run on ") and "WARNING" not in err
+    assert err.startswith("dip estimate: 23 fits to run on ") and "WARNING" not in err
