@@ -118,3 +118,19 @@ def test_a_checkpoint_holding_a_pickled_object_is_refused(tmp_path):
     torch.save({"iteration": 3, "payload": Payload()}, path)
     with pytest.raises(Exception, match="weights_only|Unsupported global"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("mirror", ["ftp://example.org/data", "file:///etc", "s3://bucket/x"])
+def test_a_mirror_is_a_directory_or_an_http_url(mirror):
+    from dip.data import check_mirror
+
+    with pytest.raises(DipError, match="mirror"):
+        check_mirror(mirror)
+
+
+def test_a_good_mirror_passes(tmp_path):
+    from dip.data import check_mirror
+
+    assert check_mirror(str(tmp_path)) == str(tmp_path)
+    assert check_mirror("relative/mirror") == "relative/mirror"
+    assert check_mirror("https://example.org/mirror/") == "https://example.org/mirror/"
