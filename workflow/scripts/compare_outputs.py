@@ -30,11 +30,19 @@ def dip(*args: str, threads: int) -> None:
     subprocess.run([str(Path(sys.executable).with_name("dip")), *map(str, args)], check=True, env=env)
 
 
+def published_masked(data: Path, image: str) -> Path:
+    """The authors' masked input of a Table-1 image (named like Cameraman256_masked.png)."""
+    page = data / "table1" / "dip_project_page"
+    found = [p for p in page.glob("*_masked.png") if p.name.lower().startswith(image)]
+    if len(found) != 1:
+        raise SystemExit(f"no single published masked input for {image} in {page}")
+    return found[0]
+
+
 def prepare(data: Path, image: str, crop: int, work: Path, threads: int) -> Path:
     inputs = work / "inputs" / image
     if not (inputs / "gt.png").is_file():
-        dip("prepare", "--gt", data / f"table1/{image}.png",
-            "--masked", data / f"table1/dip_project_page/{image}_masked.png",
+        dip("prepare", "--gt", data / f"table1/{image}.png", "--masked", published_masked(data, image),
             "--seed", 0, "--crop", crop, "--out", inputs, threads=threads)
     return inputs
 
