@@ -2,6 +2,10 @@
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -150,17 +154,20 @@ def test_resume_refuses_other_settings(files, capsys):
     assert err.count("\n") == 1 and "lr" in err and not out.exists()
 
 
-def test_resume_auto_passes_over_other_settings_and_tidies_up(files, capsys):
+def test_resume_auto_passes_over_other_settings_and_moves_them_aside(files, capsys):
     out = files["out"]
     assert table1(files, "--checkpoint-every", 2, "--fail-at-iteration", 2) == 1
     (stale,) = leftovers(out)
+    checkpoint = (out.parent / stale / "checkpoint.pt").read_bytes()
     capsys.readouterr()
     assert table1(files, "--checkpoint-every", 2, "--lr", "0.5", "--resume", "auto") == 0
     err = capsys.readouterr().err
-    assert "not resuming" in err and "lr" in err and "starting afresh" in err
+    assert "not resuming" in err and "lr" in err and "moved it to" in err and "starting afresh" in err
     assert "resuming from" not in err
     assert json.loads((out / "meta.json").read_text())["config"]["lr"] == 0.5
-    assert leftovers(out) == []  # the unusable work directory went with the success
+    (aside,) = leftovers(out)  # the unusable checkpoint is kept, out of the way
+    assert aside.startswith(".run.passed-over-")
+    assert (out.parent / aside / "checkpoint.pt").read_bytes() == checkpoint
 
 
 def test_resume_auto_continues_a_matching_checkpoint(files, tmp_path, capsys):
@@ -260,3 +267,62 @@ def test_fit_and_prepare_draw_the_same_bernoulli_mask_for_a_seed(files, tmp_path
                    "--iterations", 1, "--seed", 7, out=out) == 0
     drawn = load_image(out / "mask.png") > 0.5
     assert np.array_equal(drawn, masks.bernoulli_mask((SIDE, SIDE), 0.5, 7))
+
+
+def test_checkpoints_by_wall_time_as_well_as_by_count(files, monkeypatch):
+    """With a zero-length time budget every iteration is a checkpoint; --checkpoint-every
+    alone would give only the last."""
+    import dip.fit as fit_module
+
+    saved = []
+    real_save = fit_module.torch.save
+    monkeypatch.setattr(fit_module.torch, "save", lambda obj, p: (saved.append(obj["iteration"]),
+                                                                   real_save(obj, p)))
+    assert table1(files, "--checkpoint-every", 100, "--checkpoint-minutes", 1e-9) == 0
+    assert saved == [1, 2, 3, 4]
+    saved.clear()
+    assert table1(files, "--checkpoint-every", 100, out=files["out"].with_name("b")) == 0
+    assert saved == [4]
+
+
+def test_a_second_fit_on_the_same_out_is_refused(files, capsys):
+    from dip.locks import exclusive
+
+    out = files["out"]
+    with exclusive(out.with_name(f".{out.name}.lock"), "held"):
+        assert table1(files) == 2
+        assert not out.exists() and leftovers(out) == [f".{out.name}.lock"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "being written by another process" in err and "pid" in err
+    assert table1(files) == 0 and leftovers(out) == []  # the lock went with its holder
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGUSR1])
+def test_a_stop_signal_saves_the_state_and_a_rerun_continues_bit_identical(files, tmp_path, sig):
+    """A real signal to a real `dip fit` process: it finishes the iteration, saves a
+    checkpoint, exits 75; the same command with --resume ends on the uninterrupted result."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    base = [sys.executable, "-m", "dip.cli", "fit", "--preset", "table1", "--image", files["gray"],
+            "--mask", files["mask"], "--iterations", "40", "--trace-every", "1",
+            "--checkpoint-every", "1000", "--device", "cpu"]
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    subprocess.run([*base, "--out", straight], env=env, check=True, capture_output=True)
+
+    proc = subprocess.Popen([*base, "--out", stopped], env=env, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if line.startswith("iter 5/"):
+            proc.send_signal(sig)
+            break
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 75, err
+    assert f"stopped by {signal.Signals(sig).name} after iteration" in err
+    (partial,) = leftovers(stopped)
+    at = int(err.split("after iteration ")[1].split(";")[0])
+    assert 5 <= at < 40 and not stopped.exists()
+
+    resumed = subprocess.run([*base, "--out", stopped, "--resume"], env=env, capture_output=True,
+                             text=True)
+    assert resumed.returncode == 0 and f"resuming from iteration {at}" in resumed.stderr
+    for name in ("output.npy", "output_clean.npy", "ema.npy"):
+        assert (straight / name).read_bytes() == (stopped / name).read_bytes()
+    assert read_trace(straight / "trace.csv") == read_trace(stopped / "trace.csv")

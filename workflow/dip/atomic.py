@@ -5,10 +5,16 @@ A command that fails half-way then leaves nothing that looks finished to Snakema
 """
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from .errors import DipError
+
+#: Errors that mean the disk (or the user's quota) is full.
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @contextlib.contextmanager
@@ -18,17 +24,32 @@ def atomic_path(dest: str | Path):
     The temporary name keeps dest's suffix so writers that infer the format from it still work.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix, dir=dest.parent)
-    os.close(fd)
+    with _disk_full_is_an_error(dest):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix, dir=dest.parent)
+        os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
     try:
-        yield Path(tmp)
-        os.replace(tmp, dest)
+        with _disk_full_is_an_error(dest):
+            yield Path(tmp)
+            os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _disk_full_is_an_error(dest: Path):
+    """A full disk while writing ``dest`` becomes one DipError naming it (the file that was
+    there before, if any, is untouched: only the temporary copy was being written)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise
+        raise DipError(f"no space left on the device writing {dest} ({exc.strerror}); "
+                       f"the previous {dest.name} is unchanged, if there was one") from None
 
 
 def _umask() -> int:

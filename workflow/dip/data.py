@@ -145,7 +145,19 @@ def mirror_setting(config: dict) -> str | None:
 
 
 def _is_url(location: str) -> bool:
-    return urlparse(location).scheme in ("http", "https", "ftp")
+    return urlparse(location).scheme in ("http", "https")
+
+
+def check_mirror(mirror: str) -> str:
+    """A mirror is an http(s) base URL or a directory path; any other scheme (ftp, file, s3,
+    ...) is an error. A directory that lacks a file is a miss like a 404: the pinned URL is
+    tried next, and the error on a miss names the path looked for."""
+    if _is_url(mirror):
+        return mirror
+    if len(urlparse(mirror).scheme) > 1:  # one letter is a Windows drive, not a scheme
+        raise DipError(f"mirror {mirror!r}: only a directory or an http(s) URL can be a mirror "
+                       f"(config `mirror` or {MIRROR_ENV})")
+    return mirror
 
 
 def _copy_from_directory(url: str, output_file: str, pooch_obj) -> None:
@@ -161,7 +173,7 @@ def sources(item: Entry, mirror: str | None) -> list[str]:
     """Where to look, in order: the mirror's copy (URL or local path), then the pinned URL."""
     out = []
     if mirror:
-        if _is_url(mirror):
+        if _is_url(check_mirror(mirror)):
             out.append(mirror.rstrip("/") + "/" + item.path)
         else:
             out.append(str(Path(mirror).expanduser().resolve() / item.path))
@@ -224,4 +236,4 @@ def export_mirror(config: dict) -> None:
     """
     mirror = mirror_setting(config)
     if mirror:
-        os.environ[MIRROR_ENV] = mirror
+        os.environ[MIRROR_ENV] = check_mirror(mirror)

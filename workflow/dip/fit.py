@@ -32,11 +32,15 @@ Our additions are separate outputs or named options, never silent changes of the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
+import io
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +62,9 @@ TRACE_COLUMNS = ("iteration", "loss", "psnr_observed", "psnr_gt", "psnr_clean_gt
                  "elapsed_s")
 CHECKPOINT = "checkpoint.pt"
 BACKTRACK_MODES = ("official", "full", "off")
+#: Signals that stop a fit cleanly: it finishes the iteration, saves a checkpoint and raises
+#: Stopped. SIGTERM is what a scheduler sends at a time limit, SIGUSR1 a common warning.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
 FINAL_INPUTS = ("noisy", "clean")
 
 
@@ -70,7 +77,8 @@ class FitSettings:
     reg_noise_std: float
     ema_weight: float = 0.99
     trace_every: int = 50          # K: trace row and progress line
-    checkpoint_every: int = 500    # M: checkpoint.pt
+    checkpoint_every: int = 500    # M: checkpoint.pt, every M iterations ...
+    checkpoint_minutes: float = 10.0  # ... or after this much wall time, whichever comes first
     backtrack: str = "official"    # one of BACKTRACK_MODES
     backtrack_every: int = 50
     backtrack_drop_db: float = 5.0
@@ -97,6 +105,32 @@ class FitResult:
 
 class InjectedFailure(RuntimeError):
     """Raised on purpose (``fail_at_iteration``) to test how a failing fit is handled."""
+
+
+class Stopped(RuntimeError):
+    """A stop signal arrived; the fit saved its state at ``iteration`` and returned."""
+
+    def __init__(self, signum: int, iteration: int):
+        self.signal_name, self.iteration = signal.Signals(signum).name, iteration
+        super().__init__(f"stopped by {self.signal_name} after iteration {iteration}")
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """A list that collects the stop signals received meanwhile (the handlers only record
+    them, so a checkpoint being written is never cut short); old handlers come back after.
+    Outside the main thread no handler can be set and the list stays empty."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class Seeds(NamedTuple):
@@ -134,6 +168,13 @@ def load_checkpoint(path: str | Path) -> dict:
 def _save(path: Path, write: Callable[[Path], None]) -> None:
     with atomic_path(path) as tmp:
         write(tmp)
+
+
+def _write_checkpoint(path: Path, state: dict) -> None:
+    """torch.save through memory, so a full disk surfaces as the OSError of a plain write."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    path.write_bytes(buffer.getbuffer())
 
 
 def _write_trace(path: Path, rows: list[dict]) -> None:
@@ -374,9 +415,11 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
         state.nonfinite.zero_()
 
     snapshots = {i for i in s.snapshots if 0 < i <= s.iterations}
-    t0 = time.perf_counter()
+    t0 = last_checkpoint = time.perf_counter()
     elapsed_before = state.elapsed_s
-    try:
+    with contextlib.ExitStack() as stack:
+        stop = stack.enter_context(_stop_requests())
+        stack.callback(progress.close)
         for it in range(start + 1, s.iterations + 1):
             # --- one training step; nothing here waits for the device ---
             state.iteration = it - 1  # the weights after it - 1 updates produce this output
@@ -411,14 +454,17 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
                            **_gt_scores(images, gt), "elapsed_s": round(state.elapsed_s, 3)}
                     state.trace.append(row)
                     progress.report(row, (it - start) / (time.perf_counter() - t0))
-            if it % s.checkpoint_every == 0 or it == s.iterations:
-                state.elapsed_s = elapsed_before + time.perf_counter() - t0
-                _save(out_dir / CHECKPOINT, lambda p: torch.save(state.checkpoint(info), p))
+            now = time.perf_counter()
+            if stop or it % s.checkpoint_every == 0 or it == s.iterations or \
+                    now - last_checkpoint >= 60 * s.checkpoint_minutes:
+                state.elapsed_s = elapsed_before + now - t0
+                _save(out_dir / CHECKPOINT, lambda p: _write_checkpoint(p, state.checkpoint(info)))
                 _write_trace(out_dir / "trace.csv", state.trace)
+                last_checkpoint = now
+            if stop:
+                raise Stopped(stop[0], it)
             if it == s.fail_at_iteration:
                 raise InjectedFailure(f"injected failure at iteration {it}")
-    finally:
-        progress.close()
 
     images = {name: to_array(img) for name, img in outputs().items()}
     wall_s = elapsed_before + time.perf_counter() - t0

@@ -6,7 +6,9 @@ Arrays are (H, W) for grayscale or (H, W, 3) for colour; tensors are (1, C, H, W
 Source modes: grayscale stays grayscale and colour stays colour. 16-bit grayscale is scaled by
 65535. A palette image becomes grayscale when its palette is grey, else RGB. An image with
 alpha is composited on white (what a viewer shows where it is transparent), with a warning.
-1-bit, CMYK, YCbCr and the like are converted by PIL to L or RGB.
+1-bit, CMYK, YCbCr and the like are converted by PIL to L or RGB. An image of more than
+MAX_PIXELS pixels is refused from its header, before its pixels are decoded, and so is any file
+that does not decode (a DipError naming it, whatever the bytes).
 """
 
 import warnings
@@ -17,6 +19,10 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import DipError
+
+#: The largest image we read: 8192 x 8192. Bigger ones (and decompression bombs, which claim
+#: a huge size in a small file) are refused before any pixel is allocated.
+MAX_PIXELS = 8192 * 8192
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -29,12 +35,25 @@ def read_image(path: str | Path) -> tuple[np.ndarray, str]:
     path = Path(path)
     try:
         with Image.open(path) as im:
+            width, height = im.size
+            if width * height > MAX_PIXELS:
+                raise DipError(f"{path} is {width} x {height} pixels, more than the "
+                               f"{MAX_PIXELS:,} this reads (8192 x 8192)")
             im.load()
+            return _to_float(im, path), im.mode
     except FileNotFoundError:
         raise DipError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as exc:
+    except IsADirectoryError:
+        raise DipError(f"not a file: {path}") from None
+    except DipError:
+        raise
+    except Image.DecompressionBombError:
+        raise DipError(f"{path} claims far more pixels than the {MAX_PIXELS:,} this reads "
+                       f"(8192 x 8192): refused as a possible decompression bomb") from None
+    except UnidentifiedImageError as exc:
         raise DipError(f"not a readable image: {path} ({exc})") from None
-    return _to_float(im, path), im.mode
+    except Exception as exc:  # noqa: BLE001 - a broken file can make any decoder step fail
+        raise DipError(f"not a readable image: {path} ({type(exc).__name__}: {exc})") from None
 
 
 _ALPHA = ("LA", "La", "PA", "RGBA", "RGBa")

@@ -30,11 +30,19 @@ def dip(*args: str, threads: int) -> None:
     subprocess.run([str(Path(sys.executable).with_name("dip")), *map(str, args)], check=True, env=env)
 
 
+def published_masked(data: Path, image: str) -> Path:
+    """The authors' masked input of a Table-1 image (named like Cameraman256_masked.png)."""
+    page = data / "table1" / "dip_project_page"
+    found = [p for p in page.glob("*_masked.png") if p.name.lower().startswith(image)]
+    if len(found) != 1:
+        raise SystemExit(f"no single published masked input for {image} in {page}")
+    return found[0]
+
+
 def prepare(data: Path, image: str, crop: int, work: Path, threads: int) -> Path:
     inputs = work / "inputs" / image
     if not (inputs / "gt.png").is_file():
-        dip("prepare", "--gt", data / f"table1/{image}.png",
-            "--masked", data / f"table1/dip_project_page/{image}_masked.png",
+        dip("prepare", "--gt", data / f"table1/{image}.png", "--masked", published_masked(data, image),
             "--seed", 0, "--crop", crop, "--out", inputs, threads=threads)
     return inputs
 
@@ -52,6 +60,22 @@ def scores(fit_dir: Path, iterations: int) -> dict[str, float]:
     return {name: float(row[col]) for name, col in COLUMNS.items()}
 
 
+def collect(work: Path, images: list[str], seeds: list[int], stages: list[int]) -> dict:
+    """Scores of the fits in ``work`` at each stage they reached."""
+    results: dict[tuple[str, int], dict[int, dict]] = {}
+    for image in images:
+        for seed in seeds:
+            trace = work / "fits" / image / f"seed{seed}" / "trace.csv"
+            if not trace.is_file():
+                continue
+            with open(trace) as f:
+                reached = {int(r["iteration"]) for r in csv.DictReader(f)}
+            for its in stages:
+                if its in reached:
+                    results.setdefault((image, seed), {})[its] = scores(trace.parent, its)
+    return results
+
+
 def cell(values: list[float], signed: bool = False) -> str:
     fmt = "{:+.2f}" if signed else "{:.2f}"
     mean = fmt.format(statistics.fmean(values))
@@ -59,17 +83,17 @@ def cell(values: list[float], signed: bool = False) -> str:
 
 
 def table(results: dict, images: list[str], iterations: list[int]) -> str:
-    lines = ["| image | iterations | paper's output | noise-free output | gain | output average | gain |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| image | iterations | seeds | paper's output | noise-free output | gain | output average | gain |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for its in iterations:
-        for image in images + ["mean"]:
-            runs = [r for (im, _), r in results.items() if im == image or image == "mean"]
+        for image in images + ["all fits"]:
+            runs = [r for (im, _), r in results.items() if im == image or image == "all fits"]
             runs = [r[its] for r in runs if its in r]
             if not runs:
                 continue
             col = {n: [r[n] for r in runs] for n in COLUMNS}
             gain = {n: [r[n] - r["output"] for r in runs] for n in ("output_clean", "ema")}
-            lines.append(f"| {image} | {its} | {cell(col['output'])} | {cell(col['output_clean'])} | "
+            lines.append(f"| {image} | {its} | {len(runs)} | {cell(col['output'])} | {cell(col['output_clean'])} | "
                          f"{cell(gain['output_clean'], True)} | {cell(col['ema'])} | "
                          f"{cell(gain['ema'], True)} |")
     return "\n".join(lines)
@@ -77,14 +101,23 @@ def table(results: dict, images: list[str], iterations: list[int]) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, required=True, help="data/raw (registry layout)")
+    p.add_argument("--data", type=Path, help="data/raw or a mirror (registry layout); needed to fit")
     p.add_argument("--images", nargs="+", default=["house", "peppers", "barbara"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--iterations", nargs="+", type=int, default=[400, 2000])
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--work", type=Path, default=Path("results/compare_outputs"))
+    p.add_argument("--table-only", action="store_true",
+                   help="fit nothing: the table of the fits already in --work (rows that lack "
+                        "a seed say so through their seed count)")
     args = p.parse_args()
+    if args.table_only:
+        print(table(collect(args.work, args.images, args.seeds, sorted(args.iterations)),
+                    args.images, sorted(args.iterations)))
+        return 0
+    if args.data is None:
+        p.error("--data is needed to fit")
 
     stages = sorted(args.iterations)
     every = min(stages)

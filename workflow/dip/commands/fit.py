@@ -7,8 +7,14 @@ directory (.NAME.tmp-*) that is renamed to --out when it finishes, so a failed r
 leaves a half-written --out. A failed run that got as far as a checkpoint keeps its hidden
 directory; --resume continues from --out/checkpoint.pt or from that directory (and starts
 afresh when there is neither). A checkpoint made with other settings is refused; with
-`--resume auto` (what the workflow passes) it is passed over instead, so a rerun after a
-killed job continues where it can and starts afresh where it cannot.
+`--resume auto` (what the workflow passes) it is passed over and moved aside
+(.NAME.passed-over-*) instead, so a rerun after a killed job continues where it can and starts
+afresh where it cannot, and no checkpoint is ever deleted.
+
+A checkpoint is written every --checkpoint-every iterations or --checkpoint-minutes of wall
+time, whichever comes first. SIGTERM, SIGINT or SIGUSR1 make the fit finish its iteration,
+write a checkpoint and exit with code 75; rerunning the same command with --resume continues
+it. Two fits on the same --out are refused: the second exits with code 2 at once.
 
 One --seed sets the weights, the input z, the input-noise draws and a --mask-bernoulli mask
 (the same draw as `dip prepare --mask-bernoulli`); on the CPU the same seed gives a
@@ -37,9 +43,11 @@ from torch import nn
 from .. import masks
 from ..devices import DEVICE_CHOICES, resolve_device
 from ..errors import DipError
-from ..fit import BACKTRACK_MODES, CHECKPOINT, FitSettings, InjectedFailure, fit, load_checkpoint, stream_seeds
+from ..fit import (BACKTRACK_MODES, CHECKPOINT, FitSettings, InjectedFailure, Stopped, fit,
+                   load_checkpoint, stream_seeds)
 from ..hashes import sha256_file
 from ..images import load_image, save_image, to_tensor
+from ..locks import exclusive
 from ..nets import build_net, make_input
 from ..netspec import DOWNSAMPLE_MODES, INPUT_KINDS, PAD_MODES, min_size, with_overrides
 from ..operators import build_operator
@@ -47,7 +55,8 @@ from ..presets import Preset, get_preset
 
 # Config entries that may change between a run and its --resume: they do not change the
 # trajectory of the iterations already done (paths are checked through their sha256).
-RESUMABLE_CHANGES = {"iterations", "trace_every", "checkpoint_every", "snapshots", "compile",
+RESUMABLE_CHANGES = {"iterations", "trace_every", "checkpoint_every", "checkpoint_minutes",
+                     "snapshots", "compile",
                      "device", "image", "mask", "gt", "input_image", "fail_at_iteration"}
 
 
@@ -96,7 +105,10 @@ def add_arguments(p) -> None:
     net.add_argument("--conv-1x1", action=argparse.BooleanOptionalAction, default=None,
                      help="the 1x1 conv after each decoder conv")
     p.add_argument("--trace-every", type=int, default=50, metavar="K")
-    p.add_argument("--checkpoint-every", type=int, default=500, metavar="M")
+    p.add_argument("--checkpoint-every", type=int, default=500, metavar="M",
+                   help="checkpoint every M iterations (default 500) ...")
+    p.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="T",
+                   help="... or after T minutes of wall time, whichever comes first (default 10)")
     p.add_argument("--snapshots", help="comma-separated iterations (default: the preset's)")
     p.add_argument("--legacy", action=argparse.BooleanOptionalAction, default=False,
                    help="PyTorch 0.4 behaviour: BN weights ~ U(0,1), bilinear align_corners")
@@ -122,7 +134,6 @@ class Job:
     gt: np.ndarray | None
     drawn_mask: np.ndarray | None
     config: dict
-    resume_dir: Path | None
 
 
 def _sha256(path: str | None) -> str | None:
@@ -168,6 +179,8 @@ def _check_options(args, preset: Preset) -> None:
         raise DipError(f"--iterations must be a positive number, got {args.iterations}")
     if args.trace_every < 1 or args.checkpoint_every < 1:
         raise DipError("--trace-every and --checkpoint-every must be at least 1")
+    if not args.checkpoint_minutes > 0:
+        raise DipError(f"--checkpoint-minutes must be positive, got {args.checkpoint_minutes}")
     if args.lr is not None and not args.lr > 0:
         raise DipError(f"--lr must be positive, got {args.lr}")
     if args.ema_weight is not None and not 0 <= args.ema_weight < 1:
@@ -235,14 +248,17 @@ def _not_resumable(directory: Path, config: dict, iterations: int) -> str | None
 
 def _resume_dir(out: Path, config: dict, iterations: int, policy: str) -> Path | None:
     """The directory to resume from. ``strict`` refuses an unusable best candidate; ``auto``
-    passes over unusable ones (a later successful run removes them)."""
+    passes over unusable ones and moves each aside (``.NAME.passed-over-*``), never deleting
+    a checkpoint."""
     for directory in _checkpoint_dirs(out):
         reason = _not_resumable(directory, config, iterations)
         if reason is None:
             return directory
         if policy == "strict":
             raise DipError(f"{reason}; drop --resume or remove it")
-        print(f"dip fit: not resuming: {reason}", file=sys.stderr)
+        aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.passed-over-", dir=out.parent))
+        directory.replace(aside)
+        print(f"dip fit: not resuming: {reason}; moved it to {aside}", file=sys.stderr)
     return None
 
 
@@ -283,6 +299,7 @@ def prepare(args) -> Job:
         ema_weight=preset.ema_weight if args.ema_weight is None else args.ema_weight,
         backtrack=preset.backtrack if args.backtrack is None else args.backtrack,
         final_input=preset.final_input, trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
+        checkpoint_minutes=args.checkpoint_minutes,
         snapshots=snapshots, seed=args.seed, amp=args.amp, channels_last=args.channels_last,
         compile=args.compile, fail_at_iteration=args.fail_at_iteration)
     config = {
@@ -295,9 +312,6 @@ def prepare(args) -> Job:
     }
     config = json.loads(json.dumps(config))  # plain JSON values, as meta.json will hold them
 
-    out = Path(args.out)
-    resume_dir = _resume_dir(out, config, settings.iterations, args.resume) if args.resume else None
-
     image_t = to_tensor(image)
     mask_t = None if mask is None else torch.from_numpy(mask)[None, None]
     operator = build_operator(preset.task, mask=mask_t, factor=preset.sr_factor, channels=channels)
@@ -305,7 +319,7 @@ def prepare(args) -> Job:
     net_input = make_input(preset.input, preset.input_depth, (height, width),
                            torch.Generator().manual_seed(seeds.input), image=input_image)
     return Job(preset, settings, device, args.legacy, net_input.to(device), operator,
-               target.to(device), gt, drawn_mask, config, resume_dir)
+               target.to(device), gt, drawn_mask, config)
 
 
 def _publish(work: Path, out: Path) -> None:
@@ -320,15 +334,26 @@ def _publish(work: Path, out: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+#: Exit code of a fit stopped by a signal after saving its state: rerun it to continue.
+EXIT_STOPPED = 75
+
+
 def run(args) -> int:
     job = prepare(args)
     out = Path(args.out)
-    if job.resume_dir is not None:
-        work = job.resume_dir
+    with exclusive(out.with_name(f".{out.name}.lock"), f"fit directory {out}"):
+        return _run_locked(args, job, out)
+
+
+def _run_locked(args, job: Job, out: Path) -> int:
+    resume_dir = None
+    if args.resume:
+        resume_dir = _resume_dir(out, job.config, job.settings.iterations, args.resume)
+    if resume_dir is not None:
+        work = resume_dir
     else:
         if args.resume:
             print(f"dip fit: nothing to resume for {out}; starting afresh", file=sys.stderr)
-        out.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
 
     torch.manual_seed(stream_seeds(job.settings.seed).weights)
@@ -338,12 +363,16 @@ def run(args) -> int:
         if job.drawn_mask is not None:
             save_image(work / "mask.png", job.drawn_mask)
         fit(net, job.net_input, job.operator, job.target, work, job.settings, gt=job.gt,
-            resume=job.resume_dir is not None, info=info)
+            resume=resume_dir is not None, info=info)
     except BaseException as exc:
         if work != out and not (work / CHECKPOINT).is_file():
             shutil.rmtree(work, ignore_errors=True)
         elif work != out:
             print(f"dip fit: partial run kept in {work}; --resume continues it", file=sys.stderr)
+        if isinstance(exc, Stopped):
+            print(f"dip fit: {exc}; its state is saved: rerun with --resume to continue",
+                  file=sys.stderr)
+            return EXIT_STOPPED
         if isinstance(exc, InjectedFailure):
             print(f"dip fit: {exc}", file=sys.stderr)
             return 1
