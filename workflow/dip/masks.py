@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import DipError
+from .images import load_image
 
 
 def save_mask(path: str | Path, mask: np.ndarray) -> None:
@@ -19,16 +20,12 @@ def save_mask(path: str | Path, mask: np.ndarray) -> None:
 def load_mask(path: str | Path, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Read a mask file, the one loader every command uses: True = known pixel.
 
-    The file must be binary (0 = missing, 255 = known) and grey (a colour file whose channels
-    are equal is read as grey), and of ``shape`` (H, W) when one is given. The official masks
-    (kate, vase, library) are such files with the holes black.
+    The file is read by the image loader (so any file that is not a readable image is one
+    clear error) and must be binary (0 = missing, 255 = known) and grey (a colour file whose
+    channels are equal is read as grey), and of ``shape`` (H, W) when one is given. The official
+    masks (kate, vase, library) are such files with the holes black.
     """
-    try:
-        with Image.open(path) as im:
-            im.load()
-            arr = np.asarray(im.convert("RGB") if im.mode not in ("1", "L", "I", "I;16") else im.convert("L"))
-    except (FileNotFoundError, OSError) as exc:
-        raise DipError(f"cannot read mask {path}: {exc}") from None
+    arr = load_image(path)
     if arr.ndim == 3:
         if not (arr == arr[..., :1]).all():
             raise DipError(f"mask {path} has colour; it must be grey (255 = known pixel)")
@@ -36,9 +33,9 @@ def load_mask(path: str | Path, shape: tuple[int, int] | None = None) -> np.ndar
     if shape is not None and arr.shape != tuple(shape):
         raise DipError(f"mask {path} is {arr.shape[1]}x{arr.shape[0]} (WxH) but the image is "
                        f"{shape[1]}x{shape[0]}")
-    if not np.isin(arr, (0, 255)).all():
+    if not np.isin(arr, (0.0, 1.0)).all():
         raise DipError(f"mask {path} is not binary: values must be 0 (missing) or 255 (known)")
-    return arr == 255
+    return arr == 1.0
 
 
 def bernoulli_mask(shape: tuple[int, int], missing: float, seed: int) -> np.ndarray:
