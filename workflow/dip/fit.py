@@ -54,6 +54,7 @@ from torch import nn
 from . import metrics
 from .atomic import atomic_path
 from .devices import device_name
+from .durations import human_duration
 from .images import save_image, to_array
 from .nets import count_params
 from .outputs import OUTPUTS
@@ -298,7 +299,7 @@ class _Progress:
         it = row["iteration"]
         eta = (self.total - it) / it_per_s if it_per_s > 0 else float("nan")
         self.log(" ".join([f"iter {it}/{self.total}", *(f"{k} {v}" for k, v in scores.items()),
-                           f"{it_per_s:.1f} it/s", f"eta {_duration(eta)}"]))
+                           f"{it_per_s:.1f} it/s", f"eta {human_duration(eta) if math.isfinite(eta) else '?'}"]))
 
     def message(self, text: str) -> None:
         (self.bar.write if self.bar is not None else self.log)(text)
@@ -306,16 +307,6 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
 
 
 def _stderr(text: str) -> None:
