@@ -11,6 +11,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+# Types first, without defaults: filling defaults into a malformed config can crash inside
+# the validator instead of naming the bad key.
+validate(config, "workflow/schemas/config.schema.yaml", set_default=False)
 validate(config, "workflow/schemas/config.schema.yaml")
 pipeline.with_registry(config, workflow.basedir)
 
