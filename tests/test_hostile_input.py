@@ -134,3 +134,35 @@ def test_a_good_mirror_passes(tmp_path):
     assert check_mirror(str(tmp_path)) == str(tmp_path)
     assert check_mirror("relative/mirror") == "relative/mirror"
     assert check_mirror("https://example.org/mirror/") == "https://example.org/mirror/"
+
+
+REGISTRY_HEADER = "path\timage\tset\trole\twidth\theight\tsha256\turl\n"
+GOOD_ROW = ("table1/house.png\thouse\ttable1\tgt\t256\t256\t" + "a" * 64
+            + "\thttps://example.org/house.png\n")
+
+
+@FUZZ
+@given(st.text(max_size=400))
+def test_a_registry_sheet_of_any_text(tmp_path, text):
+    from dip.data import read_sheet
+
+    sheet = tmp_path / "registry.tsv"
+    sheet.write_text(REGISTRY_HEADER + text)
+    try:
+        files = read_sheet(sheet)
+    except DipError as exc:
+        assert str(sheet) in str(exc)
+        return
+    assert all(not p.startswith("/") and ".." not in p.split("/") for p in files)
+
+
+@pytest.mark.parametrize("path", ["../outside.png", "table1/../../x.png", "/etc/passwd"])
+def test_registry_paths_that_leave_the_data_directory_are_refused(tmp_path, path):
+    from dip.data import read_sheet
+
+    sheet = tmp_path / "registry.tsv"
+    sheet.write_text(REGISTRY_HEADER + GOOD_ROW.replace("table1/house.png", path, 1))
+    with pytest.raises(DipError, match="line 2: path"):
+        read_sheet(sheet)
+    sheet.write_text(REGISTRY_HEADER + GOOD_ROW)
+    assert list(read_sheet(sheet)) == ["table1/house.png"]
