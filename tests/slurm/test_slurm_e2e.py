@@ -189,7 +189,7 @@ def test_every_fit_runs_as_a_slurm_job_with_one_gpu(cluster, complete_run, workd
     assert complete_run.returncode == 0, complete_run.tail()
     fits = complete_run.fits()
     on_disk = {
-        f"{p.parts[-3]}/{p.parts[-2]}/{p.name.removeprefix('seed')}"
+        f"{p.parts[-4]}/{p.parts[-2]}/{p.name.removeprefix('seed')}"
         for p in (workdir / "results" / "quick" / "fits").glob("*/base/*/seed*")
     }
     assert set(fits) == on_disk == FITS, (sorted(fits), sorted(on_disk))
