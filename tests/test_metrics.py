@@ -53,17 +53,3 @@ def test_quality_scores_float_and_8_bit(pair):
     assert q["psnr"] == metrics.psnr(img, ref)
     assert q["psnr_uint8"] == metrics.psnr(metrics.quantize(img), ref)
     assert q["psnr"] != q["psnr_uint8"]
-
-
-def test_sr_protocol_is_luma_psnr_without_the_border():
-    rng = np.random.default_rng(1)
-    ref = rng.uniform(size=(32, 36, 3))
-    img = np.clip(ref + rng.normal(0, 0.03, ref.shape), 0, 1)
-    img[:4] = 0  # damage only the border: it must not count at scale 4
-    # ITU-R BT.601 luma of [0, 1] RGB, on the [16, 235] scale, divided by 255.
-    weights = np.array([65.481, 128.553, 24.966])
-    y = lambda x: (16 + x @ weights) / 255.0  # noqa: E731
-    mse = np.mean((y(img)[4:-4, 4:-4] - y(ref)[4:-4, 4:-4]) ** 2)
-    assert metrics.psnr_sr(img, ref, 4) == pytest.approx(10 * np.log10(1.0 / mse), abs=1e-6)
-    # A grey image is its own luma.
-    assert metrics.psnr_sr(img[..., 0], ref[..., 0], 4) == metrics.psnr(img[4:-4, 4:-4, 0], ref[4:-4, 4:-4, 0])

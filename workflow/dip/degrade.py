@@ -1,9 +1,18 @@
 """Degradations that make an experiment's observation from its ground truth."""
 
+import zlib
+
 import numpy as np
 from PIL import Image
 
 from .errors import DipError
+
+
+def noise_seed(image: str, base: int = 0) -> int:
+    """The seed of an image's one noisy observation: its own (from the image's name), apart
+    from any fit's seed, so that every fit of the image, whatever its seed, sees the same draw
+    and two images never share one."""
+    return (int(base) + zlib.crc32(image.encode("utf-8"))) % 2**32
 
 
 def add_noise(img: np.ndarray, sigma: float, seed: int) -> np.ndarray:
@@ -34,3 +43,12 @@ def downscale(hr: np.ndarray, factor: int) -> np.ndarray:
     im = Image.fromarray(np.round(np.clip(hr, 0, 1) * 255).astype(np.uint8))
     lr = im.resize((w // factor, h // factor), Image.Resampling.LANCZOS)
     return np.asarray(lr, dtype=np.float32) / 255.0
+
+
+def bicubic_upscale(lr: np.ndarray, factor: int) -> np.ndarray:
+    """The bicubic baseline: the 8-bit LR image enlarged by `factor` with PIL's bicubic filter,
+    as the official notebook's `get_baselines` makes it."""
+    h, w = lr.shape[:2]
+    im = Image.fromarray(np.round(np.clip(lr, 0, 1) * 255).astype(np.uint8))
+    up = im.resize((w * factor, h * factor), Image.Resampling.BICUBIC)
+    return np.asarray(up, dtype=np.float32) / 255.0

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .degrade import bicubic_upscale
 from .errors import DipError
 from .images import load_image
-from .metrics import quality
+from .metrics import psnr_sr, quality, quantize
 from .outputs import OUTPUTS
 
 #: Fields of meta.json carried into metrics.json (run cost and identity of the fit).
@@ -109,7 +110,25 @@ def evaluate_fit(fit_dir: str | Path, gt_path: str | Path, prep_path: str | Path
     if prepared:
         # The official Table-1 notebook scores Barbara on its padded 514x514 image; keep that too.
         record["prepared_extent"] = prepared
+    if prep is not None and prep.get("task") == "sr":
+        record["sr"] = sr_scores(fit_dir, Path(gt_path), int(prep["sr_factor"]))
     meta = read_json(fit_dir / "meta.json")
     for key in META_FIELDS:
         record[key] = meta.get(key)
     return record
+
+
+def sr_scores(fit_dir: Path, gt_path: Path, factor: int) -> dict:
+    """The paper's SR PSNR (dip.metrics.psnr_sr) of each output, float and 8-bit (the paper
+    scored saved PNGs), and of our bicubic baseline (the LR image beside the ground truth,
+    enlarged), in the window of the paper's output."""
+    gt = load_image(gt_path)
+    output = load_array(fit_dir / "output.npy")
+    scores = {}
+    for name in OUTPUTS:
+        out = _matching(load_array(fit_dir / f"{name}.npy"), gt, f"{fit_dir / name}.npy")
+        scores[name] = {"psnr_y": psnr_sr(out, gt), "psnr_y_uint8": psnr_sr(quantize(out), gt)}
+    bicubic = bicubic_upscale(load_image(gt_path.with_name("observed.png")), factor)
+    scores["bicubic"] = {"psnr_y": psnr_sr(_matching(bicubic, gt, "bicubic"), gt, extent_of=output)}
+    return {"factor": factor, "protocol": "official eval script: Y BT.601 [16, 235], 4-pixel border "
+            "inside the result's non-zero extent", **scores}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from ..degrade import noise_seed
 from ..errors import DipError
 from ..netspec import activations_per_pixel, macs_per_pixel, min_size
 from ..presets import get_preset
@@ -26,6 +27,21 @@ from .variants import BASE, Variant, variants as experiment_variants
 MASK_ROLES = {"authors": ("gt", "masked"), "published": ("gt", "mask"), "bernoulli": ("gt",)}
 _ROLE_OPTIONS = {"gt": "--gt", "masked": "--masked", "mask": "--mask"}
 REPORT_KINDS = ("paper_table", "figure", "study", "none")
+
+def _denoising(exp: Experiment, ref: ImageRef) -> tuple[list[str], int]:
+    """Gaussian noise drawn once per image, from the image's own seed (not the fit's)."""
+    sigma = float(exp.config.get("noise_sigma", 25))
+    return ["--noise-sigma", f"{sigma:g}"], noise_seed(ref.id, int(exp.config.get("noise_seed", 0)))
+
+
+def _sr(exp: Experiment, ref: ImageRef) -> tuple[list[str], int]:
+    """The LR image of the preset's factor; nothing is drawn, so every seed shares it."""
+    return ["--sr-factor", str(get_preset(exp.preset).sr_factor)], 0
+
+
+#: Tasks whose observation `dip prepare` makes from the ground truth alone (no mask):
+#: task -> (its arguments, the seed of its draw).
+_OBSERVATIONS = {"denoising": _denoising, "sr": _sr}
 
 #: Cost of the Table-1 network per pixel, the unit the runtime model is measured in.
 _TABLE1_MACS = macs_per_pixel(get_preset("table1").net)
@@ -177,7 +193,10 @@ class Plan:
         ids = [r.id for r in refs]
         if len(set(ids)) != len(ids):
             raise DipError(f"{where}: an image is listed twice")
-        seeds = list(self.config["quick"]["seeds"]) if is_quick(self.config) else list(exp.get("seeds", [0]))
+        if is_quick(self.config):
+            seeds = list(exp.get("quick_seeds") or self.config["quick"]["seeds"])
+        else:
+            seeds = list(exp.get("seeds", [0]))
         get_preset(exp["preset"])
         return Experiment(name, kind, exp["preset"], refs, seeds, experiment_variants(name, exp), exp)
 
@@ -194,6 +213,13 @@ class Plan:
         return ["--crop-multiple", str(multiple)], (h // multiple * multiple, w // multiple * multiple)
 
     def _prep(self, exp: Experiment, ref: ImageRef, seed: int) -> PrepJob:
+        task = get_preset(exp.preset).task
+        if task in _OBSERVATIONS:
+            sources = {"gt": source(self.config, ref, "gt")}
+            args, seed = _OBSERVATIONS[task](exp, ref)
+            geometry, size = self._geometry(exp, ref)
+            args = ["--gt", sources["gt"], *args, "--seed", str(seed), *geometry]
+            return PrepJob(Inputs(self.mode, exp.name, ref.id, seed), sources, args, size)
         mask = exp.config.get("mask", "bernoulli")
         roles = MASK_ROLES[mask]
         if ref.local and mask == "authors":

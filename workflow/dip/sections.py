@@ -1,0 +1,185 @@
+"""Result sections of the tasks scored against a ground truth other than Table 1's inpainting:
+super-resolution and denoising. Each gives a table beside the paper's numbers and sentences
+computed from it.
+
+A section is built from a spec (``dip section --spec-json``): the experiment, its task, its
+registry set (which selects the paper's numbers in dip.paper) and its fits, each with its
+folder, metrics and prepared inputs. Means are over images; the spread is the sample standard
+deviation over seeds of that mean, so "within the spread" needs two seeds or more.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import paper
+from .evaluate import load_array, read_json, to_original, to_source_window
+from .images import load_image
+from .metrics import psnr, psnr_sr
+
+
+def _mean_sd(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return float(np.mean(values)), (float(np.std(values, ddof=1)) if len(values) > 1 else None)
+
+
+def _by_image(fits: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for f in sorted(fits, key=lambda f: f["seed"]):
+        out.setdefault(f["image"], []).append(f)
+    return out
+
+
+def _seed_spread(per_seed: dict[int, list[float]]) -> float | None:
+    """Std over seeds of the mean over images (seeds that scored every image)."""
+    n = max((len(v) for v in per_seed.values()), default=0)
+    means = [float(np.mean(v)) for v in per_seed.values() if len(v) == n]
+    return float(np.std(means, ddof=1)) if len(means) > 1 else None
+
+
+def _compare(what: str, ours: float, spread: float | None, published: float | None) -> str:
+    """One computed sentence: ours against the paper, within or beyond the seed spread."""
+    if published is None:
+        return f"{what}: ours {ours:.2f} dB; the paper prints no number to compare with."
+    diff = ours - published
+    side = "above" if diff > 0 else "below"
+    if spread is None:
+        where = "one seed, so no spread to judge it by"
+    elif abs(diff) <= 2 * spread:
+        where = f"within twice the seed spread ({spread:.2f} dB)"
+    else:
+        where = f"beyond twice the seed spread ({spread:.2f} dB)"
+    return f"{what}: ours {ours:.2f} dB against the paper's {published:.2f} dB, {abs(diff):.2f} dB {side}; {where}."
+
+
+# super-resolution ------------------------------------------------------------------------------
+
+def _published_bicubic(files: dict, inputs: str, output: np.ndarray) -> float | None:
+    """PSNR of the published (LapSRN viewer) bicubic image, cut to the window the fit saw and
+    scored in our output's window, as the official script scores every method."""
+    if not files.get("bicubic"):
+        return None
+    prep = read_json(Path(inputs) / "prep.json")
+    gt = to_source_window(load_image(files["gt"]), prep)
+    bicubic = to_source_window(load_image(files["bicubic"]), prep)
+    return psnr_sr(bicubic, gt, extent_of=output)
+
+
+def sr_table(spec: dict) -> dict:
+    """Per image: ours (8-bit output, as the paper scored its PNGs) over seeds, our bicubic, the
+    published bicubic and the paper's numbers; then the mean row and the sentences."""
+    published = paper.SR.get(spec["set"], {})
+    rows, per_seed = [], {}
+    for image, fits in _by_image(spec["fits"]).items():
+        recs = [read_json(f["metrics"])["sr"] for f in fits]
+        ours = [r["output"]["psnr_y_uint8"] for r in recs]
+        for f, value in zip(fits, ours):
+            per_seed.setdefault(f["seed"], []).append(value)
+        mean, sd = _mean_sd(ours)
+        first = fits[0]
+        rows.append({
+            "image": image, "ours": mean, "ours_sd": sd, "seeds": len(ours),
+            "ours_float": _mean_sd([r["output"]["psnr_y"] for r in recs])[0],
+            "average": _mean_sd([r["ema"]["psnr_y_uint8"] for r in recs])[0],
+            "bicubic": recs[0]["bicubic"]["psnr_y"],
+            "bicubic_published": _published_bicubic((spec.get("published") or {}).get(image, {}),
+                                                    first["inputs"], load_array(Path(first["fit"]) / "output.npy")),
+            "paper": published.get("images", {}).get(image.rsplit("-", 1)[-1]),
+        })
+    cols = ("ours", "ours_float", "average", "bicubic", "bicubic_published")
+    mean = {"image": "mean", "seeds": min(r["seeds"] for r in rows), "ours_sd": _seed_spread(per_seed),
+            **{c: _mean_sd([r[c] for r in rows if r[c] is not None])[0] if all(r[c] is not None for r in rows)
+               else None for c in cols},
+            "paper": published.get("dip"), "paper_bicubic": published.get("bicubic")}
+    label = f"{spec['set']}"
+    sentences = [_compare(f"{label}, mean PSNR (Y)", mean["ours"], mean["ours_sd"], mean["paper"])]
+    if mean["bicubic"] is not None:
+        text = f"{label}, bicubic: ours {mean['bicubic']:.2f} dB"
+        if mean["bicubic_published"] is not None:
+            text += f", the published bicubic images {mean['bicubic_published']:.2f} dB"
+        if mean["paper_bicubic"] is not None:
+            text += f", the paper {mean['paper_bicubic']:.2f} dB"
+        sentences.append(text + f"; DIP gains {mean['ours'] - mean['bicubic']:+.2f} dB over our bicubic.")
+    headers = ["image", "ours (8-bit)", "ours (float)", "output average", "bicubic (ours)",
+               "bicubic (published)", "paper"]
+    keys = ("ours", "ours_float", "average", "bicubic", "bicubic_published", "paper")
+    return {"task": "sr", "set": spec["set"], "headers": headers,
+            "rows": [_cells(r, keys) for r in rows] + [_cells(mean, keys, mean=True)],
+            "conclusions": sentences}
+
+
+# denoising -------------------------------------------------------------------------------------
+
+def _two_run_average(fits: list[dict]) -> float | None:
+    """PSNR of the mean of the first two fits' output averages (the paper's 'two runs')."""
+    if len(fits) < 2:
+        return None
+    prep = read_json(Path(fits[0]["inputs"]) / "prep.json")
+    gt = to_original(load_image(Path(fits[0]["inputs"]) / "gt.png"), prep)
+    mean = np.mean([to_original(load_array(Path(f["fit"]) / "ema.npy"), prep) for f in fits[:2]], axis=0)
+    return psnr(mean.reshape(gt.shape), gt)
+
+
+def denoising_table(spec: dict) -> dict:
+    """Per image the paper's three ways: one fit's output, its output average, and the average
+    of two fits' output averages; then the mean row against the paper and the sentences."""
+    published = paper.DENOISING.get(spec["set"], {})
+    rows, per_seed = [], {}
+    for image, fits in _by_image(spec["fits"]).items():
+        recs = [read_json(f["metrics"]) for f in fits]
+        single = [r["output"]["psnr"] for r in recs]
+        for f, value in zip(fits, single):
+            per_seed.setdefault(f["seed"], []).append(value)
+        mean, sd = _mean_sd(single)
+        rows.append({"image": image, "single": mean, "single_sd": sd, "seeds": len(fits),
+                     "average": _mean_sd([r["ema"]["psnr"] for r in recs])[0],
+                     "two_runs": _two_run_average(fits)})
+    keys = ("single", "average", "two_runs")
+    mean = {"image": "mean", "seeds": min(r["seeds"] for r in rows), "single_sd": _seed_spread(per_seed)}
+    for k in keys:
+        values = [r[k] for r in rows]
+        mean[k] = float(np.mean(values)) if all(v is not None for v in values) else None
+    paper_row = {"image": "paper", **{k: published.get(k) for k in keys}}
+    sentences = []
+    for key, what in (("single", "one fit"), ("average", "with the output average"),
+                      ("two_runs", "averaging two fits")):
+        if mean[key] is None:
+            sentences.append(f"{spec['set']}, {what}: not measured (needs two seeds).")
+        else:
+            sentences.append(_compare(f"{spec['set']}, {what}", mean[key], mean["single_sd"], published.get(key)))
+    headers = ["image", "one fit", "output average", "two fits averaged"]
+    return {"task": "denoising", "set": spec["set"], "headers": headers,
+            "rows": [_cells(r, keys) for r in rows] + [_cells(mean, keys, mean=True),
+                                                       _cells(paper_row, keys, mean=True)],
+            "conclusions": sentences}
+
+
+# cells -----------------------------------------------------------------------------------------
+
+def _cells(row: dict, keys: tuple[str, ...], mean: bool = False) -> dict:
+    """A row as display text: the first key with ± its spread where there is one."""
+    def fmt(value):
+        return "–" if value is None else f"{value:.2f}"
+
+    cells = [row["image"]]
+    for i, k in enumerate(keys):
+        text = fmt(row.get(k))
+        sd = row.get(f"{k}_sd")
+        if i == 0 and sd is not None:
+            text += f" ± {sd:.2f}"
+        cells.append(text)
+    return {"mean": mean, "cells": cells}
+
+
+TABLES = {"sr": sr_table, "denoising": denoising_table}
+
+
+def to_markdown(section: dict, title: str) -> str:
+    lines = [f"## {title}", "", "| " + " | ".join(section["headers"]) + " |",
+             "|" + "---|" * len(section["headers"])]
+    lines += ["| " + " | ".join(r["cells"]) + " |" for r in section["rows"]]
+    lines += [""] + [f"- {c}" for c in section["conclusions"]]
+    return "\n".join(lines) + "\n"
