@@ -30,6 +30,8 @@ include: "workflow/rules/report.smk"
 localrules:
     all,
     studies,
+    sr,
+    denoising,
     everything,
     download,
     fetch,
@@ -40,6 +42,7 @@ localrules:
     paper_table,
     figure,
     study,
+    section,
     curves,
     snapshots,
     report,
@@ -70,6 +73,18 @@ rule studies:
     """The studies (settings, architecture, hyper-parameters) and their report."""
     input:
         target_report("studies"),
+
+
+rule sr:
+    """Super-resolution x4 and x8 on Set5 and Set14 beside the paper, its own report."""
+    input:
+        target_report("sr"),
+
+
+rule denoising:
+    """Colour denoising (sigma 25, nine images) beside the paper, its own report."""
+    input:
+        target_report("denoising"),
 
 
 rule everything:

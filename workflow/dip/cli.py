@@ -30,6 +30,7 @@ COMMANDS = {
     "table1": ("dip.commands.table1", "build Table 1 (CSV and Markdown)"),
     "figure7": ("dip.commands.figure7", "draw Figure 7 (PNG and PDF)"),
     "curves": ("dip.commands.curves", "plot PSNR against iterations"),
+    "section": ("dip.commands.section", "a task's section: table beside the paper, figure"),
     "study": ("dip.commands.study", "a study: variants against the base, curves, conclusion"),
     "snapshots": ("dip.commands.snapshots", "grid of intermediate outputs"),
     "report": ("dip.commands.report", "render the HTML and Markdown report"),

@@ -236,3 +236,17 @@ def study_curves(traces: dict[str, list[dict[str, np.ndarray]]], title: str | No
     if title:
         ax.set_title(title, fontsize=11)
     return fig
+
+
+def zoomed(panels: list[Panel], fraction: float = 0.25):
+    """The panels in a row, and below them the same centre crop of each (``fraction`` of the
+    side) to show detail: the paper's SR and denoising figures zoom in the same way."""
+    h, w = panels[0].image.shape[:2]
+    ch, cw = max(8, int(h * fraction)), max(8, int(w * fraction))
+    top, left = (h - ch) // 2, (w - cw) // 2
+
+    def cut(img):
+        return None if img is None else img[top:top + ch, left:left + cw]
+
+    crops = [Panel(cut(p.image), f"{p.title.splitlines()[0]} (crop)", cut(p.reference)) for p in panels]
+    return panel_rows([panels, crops])

@@ -275,6 +275,15 @@ def study_view(name: str, path: Path, out_file: Path) -> dict:
             "curves": link(path.with_name("study.png"), out_file, name)}
 
 
+def section_view(name: str, path: Path, out_file: Path) -> dict:
+    """A task section (`dip section`: super-resolution, denoising) ready for the templates."""
+    section = read_json(path)
+    return {"name": name, "id": f"section-{name}", "task": section["task"], "set": section["set"],
+            "headers": section["headers"], "rows": section["rows"],
+            "conclusions": section["conclusions"],
+            "figure": link(path.with_name("section.png"), out_file, name)}
+
+
 def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, str]],
             fits: dict[str, str], metrics: dict[str, str], out_file: Path,
             names: list[str] | None = None) -> dict:
@@ -304,6 +313,7 @@ def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, 
         "curves": [link(p, out_file, name) for name, p in sections.get("curves", {}).items()],
         "snapshots": [link(p, out_file, name) for name, p in sections.get("snapshots", {}).items()],
         "studies": [study_view(name, Path(p), out_file) for name, p in sections.get("study", {}).items()],
+        "sections": [section_view(name, Path(p), out_file) for name, p in sections.get("section", {}).items()],
         "runtime": runtime(records),
         "spread": spread(records),
         "pitfalls": our_choices([r["meta"]["config"] for r in records], padding(records)),

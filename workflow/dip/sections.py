@@ -102,7 +102,8 @@ def sr_table(spec: dict) -> dict:
             text += f", the published bicubic images {mean['bicubic_published']:.2f} dB"
         if mean["paper_bicubic"] is not None:
             text += f", the paper {mean['paper_bicubic']:.2f} dB"
-        sentences.append(text + f"; DIP gains {mean['ours'] - mean['bicubic']:+.2f} dB over our bicubic.")
+        gain = mean["ours"] - mean["bicubic"]
+        sentences.append(text + f"; ours is {abs(gain):.2f} dB {'above' if gain >= 0 else 'below'} our bicubic.")
     headers = ["image", "ours (8-bit)", "ours (float)", "output average", "bicubic (ours)",
                "bicubic (published)", "paper"]
     keys = ("ours", "ours_float", "average", "bicubic", "bicubic_published", "paper")

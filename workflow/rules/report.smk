@@ -118,6 +118,29 @@ rule snapshots:
         "dip snapshots {params.args:q} --out {output:q} > {log:q} 2>&1"
 
 
+rule section:
+    """A task's section (super-resolution, denoising): its table beside the paper, and its figure."""
+    input:
+        lambda w: reports.section_inputs(PLAN, w.experiment),
+    output:
+        json=P(paths.SECTION_JSON),
+        md=P(paths.SECTION_MD),
+        png=report(
+            P(paths.SECTION_PNG), caption="../report/section.rst", category="Sections"
+        ),
+    log:
+        LOG("report", "{experiment}/section"),
+    benchmark:
+        BENCH("report", "{experiment}/section")
+    conda:
+        DIP_ENV
+    params:
+        args=lambda w: reports.section_args(PLAN, w.experiment),
+    shell:
+        "dip section {params.args:q} --out-json {output.json:q} --out-md {output.md:q}"
+        " --out-png {output.png:q} > {log:q} 2>&1"
+
+
 rule study:
     """A study: every variant against the base, its curves, and a conclusion from the numbers."""
     input:

@@ -6,7 +6,7 @@ Inputs, each named explicitly (nothing is globbed):
   --architecture  output of `dip describe --preset P --json`.
   --experiments   the experiments this report covers (default: all in the run config).
   --table NAME=CSV, --figure NAME=PNG, --curves NAME=PNG, --snapshots NAME=PNG,
-  --study NAME=JSON   each experiment's section files, by report kind.
+  --study NAME=JSON, --section NAME=JSON   each experiment's section files, by report kind.
   --fit ID@DIR, --metrics ID@JSON   each fit's folder (meta.json) and scores, ID being
                   experiment/variant/image/seed: runtime, spread and the settings actually run.
 Images are linked relative to the output files.
@@ -19,7 +19,7 @@ from ..evaluate import read_json
 from ..report import TEMPLATES, context, render
 from ._pairs import fit_pair, pair, unique
 
-KINDS = ("table", "figure", "curves", "snapshots", "study")
+KINDS = ("table", "figure", "curves", "snapshots", "study", "section")
 
 
 def add_arguments(p):

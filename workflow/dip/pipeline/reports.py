@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 
 from . import paths
+from ..errors import DipError
+from ..presets import get_preset
 from .images import registry_path
 from .plan import Plan, Slot
 from .variants import BASE
@@ -63,7 +65,10 @@ def outputs(plan: Plan, name: str) -> dict[str, str]:
     """The files an experiment's section is made of, by role."""
     kind = plan.experiment(name).kind
     files = {}
-    if kind == "paper_table":
+    if kind == "paper_table" and is_section(plan, name):
+        files = {"section_json": paths.SECTION_JSON, "section_md": paths.SECTION_MD,
+                 "section_png": paths.SECTION_PNG}
+    elif kind == "paper_table":
         files = {"table_csv": paths.TABLE_CSV, "table_md": paths.TABLE_MD}
     elif kind == "figure":
         files = {"figure_png": paths.FIGURE_PNG, "figure_pdf": paths.FIGURE_PDF}
@@ -74,6 +79,55 @@ def outputs(plan: Plan, name: str) -> dict[str, str]:
     elif kind == "study":
         files.update(snapshots=paths.SNAPSHOTS)  # the base's outputs, shown with or without a ground truth
     return {role: _fill(plan, template, name) for role, template in files.items()}
+
+
+# task section (super-resolution, denoising) ----------------------------------------------------
+
+#: Preset tasks whose paper table is a task section (`dip section`) instead of Table 1's.
+SECTION_TASKS = ("sr", "denoising")
+
+
+def is_section(plan: Plan, name: str) -> bool:
+    return get_preset(plan.experiment(name).preset).task in SECTION_TASKS
+
+
+def _registered(plan: Plan, name: str, image: str, role: str) -> str | None:
+    """The image's raw file for a role, or None when the registry has none."""
+    try:
+        return _raw(plan, name, image, role)
+    except DipError:
+        return None
+
+
+def section_spec(plan: Plan, name: str) -> dict:
+    """What `dip section` reads: the task, the registry set (the paper's numbers), every fit
+    with its inputs, the published bicubic images where registered, and the figure's image."""
+    exp = plan.experiment(name)
+    slots = _scored(plan.slots_of(name, BASE))
+    images = list(dict.fromkeys(s.image for s in slots))
+    published = {}
+    if get_preset(exp.preset).task == "sr":
+        for image in images:
+            bicubic = _registered(plan, name, image, "bicubic")
+            if bicubic:
+                published[image] = {"gt": _raw(plan, name, image, "gt"), "bicubic": bicubic}
+    return {
+        "experiment": name, "mode": plan.mode, "task": get_preset(exp.preset).task,
+        "set": exp.images[0].set or exp.images[0].name, "figure": images[0],
+        "fits": [{"image": s.image, "seed": s.seed, "fit": s.fit.out_dir, "metrics": s.fit.metrics,
+                  "inputs": s.inputs.dir} for s in slots],
+        "published": published,
+    }
+
+
+def section_inputs(plan: Plan, name: str) -> list[str]:
+    spec = section_spec(plan, name)
+    files = {p for f in spec["fits"] for p in (f["fit"], f["metrics"], f["inputs"])}
+    return sorted(files | {p for v in spec["published"].values() for p in v.values()})
+
+
+def section_args(plan: Plan, name: str) -> list[str]:
+    return ["--spec-json", json.dumps(section_spec(plan, name), separators=(",", ":"))]
 
 
 # paper table -------------------------------------------------------------------------------
@@ -160,7 +214,7 @@ def fit_dirs(plan: Plan, name: str) -> list[str]:
 def curves_args(plan: Plan, name: str) -> list[str]:
     slots = plan.slots_of(name, BASE)
     args = _pairs("--trace", [(s.image, f"{s.fit.out_dir}/trace.csv") for s in slots])
-    if plan.experiment(name).kind == "paper_table":
+    if plan.experiment(name).kind == "paper_table" and not is_section(plan, name):
         args.append("--paper-table1")
     return args + ["--title", f"{name}: PSNR against the ground truth while fitting"]
 
@@ -218,7 +272,9 @@ def raw_files(plan: Plan, names: list[str] | None = None) -> list[str]:
     files = set(plan.raw_files(names))
     for name in names:
         kind = plan.experiment(name).kind
-        if kind == "paper_table":
+        if kind == "paper_table" and is_section(plan, name):
+            files.update(p for p in section_inputs(plan, name) if p.startswith("data/raw/"))
+        elif kind == "paper_table":
             files.update(table_inputs(plan, name)["published"])
         elif kind == "figure":
             files.update(p for p in figure_inputs(plan, name) if p.startswith("data/raw/"))
@@ -246,7 +302,7 @@ def report_args(plan: Plan, target: str) -> list[str]:
     args = ["--experiments", *plan.target(target)] if plan.target(target) else []
     for name, kind, files in sections(plan, target):
         for role, path in files.items():
-            if role in ("table_csv", "figure_png", "curves", "snapshots", "study_json"):
+            if role in ("table_csv", "figure_png", "curves", "snapshots", "study_json", "section_json"):
                 args += [f"--{role.split('_')[0]}", f"{name}={path}"]
     # Each experiment's own slots, by their ids: a fit shared with another experiment counts
     # in both (its settings, runtime and spread belong to each experiment that reads it).

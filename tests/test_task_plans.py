@@ -1,0 +1,123 @@
+"""Super-resolution and denoising as planned experiments: the noise drawn once per image from
+its own seed and shared by every fit, the LR input shared by every seed, the paper's
+iteration counts, and the targets that build their own reports."""
+
+import copy
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from dip import degrade, pipeline
+from dip.pipeline import reports
+
+
+@pytest.fixture(scope="module")
+def base_config():
+    return pipeline.load_config(REPO / "config.yaml")
+
+
+@pytest.fixture
+def config(base_config):
+    return copy.deepcopy(base_config)
+
+
+def test_noise_seed_is_the_images_own_and_reproduces_the_draw():
+    seeds = {degrade.noise_seed(i) for i in ("denoising_color-f16", "denoising_color-kodim03",
+                                             "denoising_color-lena")}
+    assert len(seeds) == 3  # every image its own draw
+    assert degrade.noise_seed("denoising_color-f16") == degrade.noise_seed("denoising_color-f16")
+    assert degrade.noise_seed("denoising_color-f16", 1) != degrade.noise_seed("denoising_color-f16")
+    img = np.full((64, 64, 3), 0.5, np.float32)
+    seed = degrade.noise_seed("denoising_color-f16")
+    a, b = degrade.add_noise(img, 25, seed), degrade.add_noise(img, 25, seed)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, degrade.add_noise(img, 25, degrade.noise_seed("denoising_color-lena")))
+
+
+def test_every_fit_of_a_denoised_image_sees_one_noisy_image(config):
+    plan = pipeline.Plan(config)
+    slots = plan.slots_of("denoising")
+    assert len(slots) == 18 and {s.seed for s in slots} == {0, 1}
+    for image in {s.image for s in slots}:
+        mine = [s for s in slots if s.image == image]
+        assert len({s.inputs for s in mine}) == 1  # one prepared (noisy) input ...
+        assert len({s.fit for s in mine}) == 2     # ... two fits with their own seeds
+        args = plan.inputs[mine[0].inputs].args
+        assert args[args.index("--seed") + 1] == str(degrade.noise_seed(image))
+        assert args[args.index("--noise-sigma") + 1] == "25"
+    assert {plan.fits[s.fit].iterations for s in slots} == {1800}
+
+
+def test_the_noise_seed_base_changes_every_draw(config):
+    config["experiments"]["denoising"]["noise_seed"] = 7
+    plan = pipeline.Plan(config)
+    inputs = {s.inputs for s in plan.slots_of("denoising")}
+    assert all(plan.inputs[i].args[plan.inputs[i].args.index("--seed") + 1]
+               == str(degrade.noise_seed(i.image, 7)) for i in inputs)
+
+
+def test_quick_denoising_keeps_two_seeds_for_the_two_fit_average(config):
+    plan = pipeline.Plan({**config, "mode": "quick"})
+    slots = plan.slots_of("denoising")
+    assert {s.seed for s in slots} == {0, 1}
+    assert {s.image for s in slots} == {"denoising_color-f16"}
+
+
+def test_super_resolution_plans_the_paper_iterations_and_one_lr_input(config):
+    plan = pipeline.Plan(config)
+    for name, factor, iterations, images in (("sr_set5_x4", 4, 2000, 5), ("sr_set14_x4", 4, 2000, 14),
+                                             ("sr_set5_x8", 8, 4000, 5), ("sr_set14_x8", 8, 4000, 14)):
+        slots = plan.slots_of(name)
+        assert len({s.image for s in slots}) == images
+        assert {plan.fits[s.fit].iterations for s in slots} == {iterations}
+        assert len({s.inputs for s in slots}) == images  # the seeds share the LR image
+        args = plan.inputs[slots[0].inputs].args
+        assert args[args.index("--sr-factor") + 1] == str(factor)
+        assert args[args.index("--crop-multiple") + 1] == "32"
+        fit_args = plan.fit_args(plan.fits[slots[0].fit])
+        assert "--mask" not in fit_args and fit_args[fit_args.index("--gt") + 1].endswith("/gt.png")
+
+
+def test_sr_sections_read_the_published_bicubic_and_the_papers_set(config):
+    plan = pipeline.Plan(config)
+    spec = reports.section_spec(plan, "sr_set5_x4")
+    assert spec["task"] == "sr" and spec["set"] == "set5_x4" and spec["figure"] == "set5_x4-baby"
+    assert spec["published"]["set5_x4-baby"]["bicubic"] == "data/raw/sr/Set5/x4/baby_bicubic.png"
+    assert set(reports.outputs(plan, "sr_set5_x4")) == {"section_json", "section_md", "section_png",
+                                                       "curves", "snapshots"}
+    assert "data/raw/sr/Set5/x4/baby_bicubic.png" in reports.raw_files(plan, ["sr_set5_x4"])
+    assert reports.section_spec(plan, "denoising")["published"] == {}
+
+
+def test_targets_build_their_own_reports_and_all_stays_the_paper(config):
+    plan = pipeline.Plan(config)
+    assert plan.target("all") == ["table1", "figure7"]
+    assert plan.target("sr") == ["sr_set5_x4", "sr_set14_x4", "sr_set5_x8", "sr_set14_x8"]
+    assert plan.target("denoising") == ["denoising"]
+    assert {"sr_set5_x4", "denoising"} <= set(plan.target("everything"))
+    args = reports.report_args(plan, "sr")
+    assert "--section" in args and "--table" not in args
+
+
+@pytest.mark.parametrize("target,fits", [("sr", 76), ("denoising", 18)])
+def test_dry_run_plans_each_target_in_paper_mode(target, fits):
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", target, "--config", "mode=paper"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-2000:]
+    counts = dict(line.split()[:2] for line in out.stdout.splitlines()
+                  if len(line.split()) == 2 and line.split()[1].isdigit())
+    assert int(counts["fit"]) == fits and int(counts["section"]) == len(pipeline.Plan(
+        pipeline.load_config(REPO / "config.yaml")).target(target))
+
+
+def test_estimate_prices_a_target():
+    config = pipeline.load_config(REPO / "config.yaml")
+    config["device"] = "cpu"
+    out = subprocess.run([sys.executable, "-m", "dip.cli", "estimate", "--config-json", json.dumps(config),
+                          "--target", "denoising", "--size", "32"], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert "18 fits to run" in out.stderr

@@ -1,0 +1,72 @@
+"""A task's result section: its table beside the paper (JSON for the report, Markdown) and its
+figure, from files on disk (no refitting).
+
+    dip section --spec-json '{"experiment": "sr_set5_x4", "mode": "paper", "task": "sr",
+        "set": "set5_x4", "figure": "set5_x4-baby", "fits": [{"image": "set5_x4-baby",
+        "seed": 0, "fit": "results/...", "metrics": "results/....json", "inputs": "data/..."}],
+        "published": {"set5_x4-baby": {"gt": "data/raw/...", "bicubic": "data/raw/..."}}}' \
+      --out-json section.json --out-md section.md --out-png figure.png
+
+Super-resolution: PSNR on Y as the official evaluation script (dip.metrics.psnr_sr), ours,
+our bicubic and the published bicubic; the figure shows the LR input, bicubic, ours and the
+ground truth. Denoising: one fit, its output average, and two fits averaged; the figure shows
+the noisy input, ours and the ground truth.
+"""
+
+import json
+from pathlib import Path
+
+from ..atomic import write_text
+from ..degrade import bicubic_upscale
+from ..errors import DipError
+from ..evaluate import load_array, read_json, to_original
+from ..figures import Panel, save, zoomed
+from ..images import load_image
+from ..sections import TABLES, to_markdown
+
+
+def add_arguments(p):
+    p.add_argument("--spec-json", required=True, help="the experiment, its task and its fits, as JSON")
+    p.add_argument("--out-json", required=True)
+    p.add_argument("--out-md", required=True)
+    p.add_argument("--out-png", required=True)
+
+
+def _enlarge(img, factor: int):
+    """An LR image at the HR size, pixel for pixel (nearest), to show what the fit was given."""
+    return img.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def figure_panels(spec: dict) -> list[Panel]:
+    """The figure's image: its first seed's fit, with the input and the ground truth."""
+    fit = min((f for f in spec["fits"] if f["image"] == spec["figure"]), key=lambda f: f["seed"])
+    inputs = Path(fit["inputs"])
+    prep = read_json(inputs / "prep.json")
+    gt = to_original(load_image(inputs / "gt.png"), prep)
+    observed = load_image(inputs / "observed.png")
+    ours = to_original(load_array(Path(fit["fit"]) / "output.npy"), prep).reshape(gt.shape)
+    if spec["task"] == "sr":
+        factor = int(prep["sr_factor"])
+        return [Panel(_enlarge(observed, factor), f"LR input (x{factor}, nearest)"),
+                Panel(bicubic_upscale(observed, factor), "Bicubic", gt),
+                Panel(ours, "Deep image prior (ours)", gt), Panel(gt, "Ground truth")]
+    ema = to_original(load_array(Path(fit["fit"]) / "ema.npy"), prep).reshape(gt.shape)
+    return [Panel(to_original(observed, prep), f"Noisy input (σ = {prep['noise_sigma']:g})", gt),
+            Panel(ours, "Ours, one fit", gt), Panel(ema, "Ours, output average", gt),
+            Panel(gt, "Ground truth")]
+
+
+def run(args) -> int:
+    try:
+        spec = json.loads(args.spec_json)
+    except json.JSONDecodeError as exc:
+        raise DipError(f"--spec-json is not valid JSON: {exc}") from None
+    if spec.get("task") not in TABLES:
+        raise DipError(f"a section's task must be one of {', '.join(TABLES)}, got {spec.get('task')!r}")
+    if not spec.get("fits"):
+        raise DipError(f"section {spec.get('experiment')}: no fits")
+    section = {"experiment": spec["experiment"], "mode": spec["mode"], **TABLES[spec["task"]](spec)}
+    save(zoomed(figure_panels(spec)), args.out_png)
+    write_text(args.out_json, json.dumps(section, indent=2) + "\n")
+    write_text(args.out_md, to_markdown(section, spec["experiment"]))
+    return 0
