@@ -3,7 +3,8 @@
 Chromium's --dump-dom prints the DOM after the page's load event. A copy of the report, beside
 it so relative links resolve the same way, gets a small script that records on <html> how many
 <img> have naturalWidth > 0, whether the Table-1 table exists, and which study sections have
-a table, a loaded curves image and a computed conclusion; the dumped DOM is parsed for those
+a table, a loaded curves image and a computed conclusion, and the same of each task section
+(super-resolution, denoising); the dumped DOM is parsed for those
 attributes. A full-page screenshot of the unmodified report is saved in tmp_path.
 Without Chromium the test is skipped, except under CI (env CI set), where it fails.
 """
@@ -37,6 +38,14 @@ window.addEventListener("load", function () {
     var img = s.querySelector("img");
     var said = s.querySelectorAll("ul.study-conclusion li").length;
     return table && table.tBodies[0].rows.length > 0 && img && img.complete && img.naturalWidth > 0 && said > 0;
+  }).map(function (s) { return s.id; }).join(" "));
+  var sections = Array.from(document.querySelectorAll("section.task-section"));
+  root.setAttribute("data-sections", sections.map(function (s) { return s.id; }).join(" "));
+  root.setAttribute("data-sections-complete", sections.filter(function (s) {
+    var table = s.querySelector("table");
+    var img = s.querySelector("img");
+    var said = document.querySelectorAll("ul.section-conclusion li").length;
+    return table && table.tBodies[0].rows.length > 1 && img && img.complete && img.naturalWidth > 0 && said > 0;
   }).map(function (s) { return s.id; }).join(" "));
 });
 </script>"""

@@ -140,7 +140,8 @@ def run_command(module, argv: list[str]) -> int:
     return module.run(parser.parse_args([str(a) for a in argv]))
 
 
-def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True, with_study: bool = True) -> None:
+def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True, with_study: bool = True,
+                  with_sections: bool = False) -> None:
     """Run evaluate, table1, figure7, curves, snapshots and report over a synthetic run."""
     from dip.commands import curves, evaluate, figure7, report, snapshots, table1
 
@@ -179,10 +180,49 @@ def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True, wi
         sections += ["--figure", f"figure7={rep / 'figure7.png'}"]
     if with_study:
         sections += ["--study", f"lr_study={build_study(root)}"]
+    if with_sections:
+        sections += build_sections(root, mode)
     run_command(report, ["--run-config", root / "results/run_config.json", "--architecture", rep / "architecture.json",
                          *sections, *[f"--fit={k}@{v}" for k, v in fits.items()],
                          *[f"--metrics={k}@{v}" for k, v in metrics_by_id.items()],
                          "--out-html", rep / "report.html", "--out-md", rep / "report.md"])
+
+
+def build_sections(root: Path, mode: str = "paper") -> list[str]:
+    """A synthetic super-resolution (x4, one colour image) and denoising (two seeds) run, scored
+    and made into task sections by `dip section`; returns the report's --section arguments."""
+    from dip import degrade
+    from dip.commands import evaluate, section
+
+    rng = np.random.default_rng(11)
+    out = []
+    for name, task, preset, seeds in (("sr_synthetic", "sr", "sr4", (0,)),
+                                      ("denoising_synthetic", "denoising", "denoising", SEEDS)):
+        image = f"{name}-img"
+        gt = quantized(pattern(rng, (SIZE, SIZE, 3)))
+        inputs = root / "data/inputs" / name / image / "seed0"
+        inputs.mkdir(parents=True)
+        save_image(inputs / "gt.png", gt)
+        prep = {"original_size": [SIZE, SIZE], "box": [0, 0, SIZE, SIZE], "source_box": [0, 0, SIZE, SIZE],
+                "task": task, "sr_factor": 4, "noise_sigma": 25}
+        observed = degrade.downscale(gt, 4) if task == "sr" else degrade.add_noise(gt, 25, degrade.noise_seed(image))
+        save_image(inputs / "observed.png", observed)
+        (inputs / "prep.json").write_text(json.dumps(prep))
+        fits = []
+        for seed in seeds:
+            fit = root / "results/fits" / name / image / f"seed{seed}"
+            write_fit(fit, gt, seed, 0.03, preset)
+            metrics = root / "results/metrics" / name / image / f"seed{seed}.json"
+            run_command(evaluate, ["--fit", fit, "--gt", inputs / "gt.png", "--prep", inputs / "prep.json",
+                                   "--experiment", name, "--image", image, "--seed", seed, "--out", metrics])
+            fits.append({"image": image, "seed": seed, "fit": str(fit), "metrics": str(metrics), "inputs": str(inputs)})
+        spec = {"experiment": name, "mode": mode, "task": task, "set": "set5_x4" if task == "sr" else "denoising_color",
+                "figure": image, "fits": fits, "published": {}}
+        rep = root / "reports" / name
+        run_command(section, ["--spec-json", json.dumps(spec), "--out-json", rep / "section.json",
+                              "--out-md", rep / "section.md", "--out-png", rep / "section.png"])
+        out += ["--section", f"{name}={rep / 'section.json'}"]
+    return out
 
 
 def fit_ids(root: Path) -> tuple[dict[str, str], dict[str, str]]:

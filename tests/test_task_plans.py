@@ -118,6 +118,6 @@ def test_estimate_prices_a_target():
     config = pipeline.load_config(REPO / "config.yaml")
     config["device"] = "cpu"
     out = subprocess.run([sys.executable, "-m", "dip.cli", "estimate", "--config-json", json.dumps(config),
-                          "--target", "denoising", "--size", "32"], capture_output=True, text=True, cwd=REPO)
+                          "--target", "denoising", "--size", "64"], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert "18 fits to run" in out.stderr
