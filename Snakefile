@@ -32,6 +32,8 @@ localrules:
     studies,
     sr,
     denoising,
+    inpainting_regions,
+    flash,
     everything,
     download,
     fetch,
@@ -85,6 +87,18 @@ rule denoising:
     """Colour denoising (sigma 25, nine images) beside the paper, its own report."""
     input:
         target_report("denoising"),
+
+
+rule inpainting_regions:
+    """Region inpainting (vase, library with three depths) as figures, its own report."""
+    input:
+        target_report("inpainting_regions"),
+
+
+rule flash:
+    """Flash / no-flash reconstruction of the cave pair (a figure, no ground truth), its own report."""
+    input:
+        target_report("flash"),
 
 
 rule everything:

@@ -275,10 +275,17 @@ def study_view(name: str, path: Path, out_file: Path) -> dict:
             "curves": link(path.with_name("study.png"), out_file, name)}
 
 
+#: A task section's heading, by task.
+SECTION_TITLES = {"sr": "super-resolution", "denoising": "denoising", "inpainting": "region inpainting",
+                  "flash": "flash / no-flash"}
+
+
 def section_view(name: str, path: Path, out_file: Path) -> dict:
-    """A task section (`dip section`: super-resolution, denoising) ready for the templates."""
+    """A task section (`dip section`: super-resolution, denoising, region inpainting) ready for
+    the templates."""
     section = read_json(path)
     return {"name": name, "id": f"section-{name}", "task": section["task"], "set": section["set"],
+            "title": SECTION_TITLES.get(section["task"], section["task"]),
             "headers": section["headers"], "rows": section["rows"],
             "conclusions": section["conclusions"],
             "figure": link(path.with_name("section.png"), out_file, name)}

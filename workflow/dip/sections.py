@@ -1,6 +1,6 @@
-"""Result sections of the tasks scored against a ground truth other than Table 1's inpainting:
-super-resolution and denoising. Each gives a table beside the paper's numbers and sentences
-computed from it.
+"""Result sections of the tasks other than Table 1's inpainting: super-resolution and denoising
+(a table beside the paper's numbers), region inpainting (our PSNR per network, where the
+paper has only figures) and flash / no-flash (no ground truth: a figure only). Each gives its rows and sentences computed from them.
 
 A section is built from a spec (``dip section --spec-json``): the experiment, its task, its
 registry set (which selects the paper's numbers in dip.paper) and its fits, each with its
@@ -158,6 +158,42 @@ def denoising_table(spec: dict) -> dict:
             "conclusions": sentences}
 
 
+# region inpainting -----------------------------------------------------------------------------
+
+def region_table(spec: dict) -> dict:
+    """Per image and variant (network), our PSNR over seeds: the paper shows these as figures
+    and prints no number, so the sentences rank the variants instead."""
+    rows, sentences = [], []
+    for image, fits in _by_image(spec["fits"]).items():
+        by_variant: dict[str, list[float]] = {}
+        for f in fits:
+            if f["metrics"]:
+                by_variant.setdefault(f["variant"], []).append(read_json(f["metrics"])["output"]["psnr"])
+        ranked = []
+        for variant, values in by_variant.items():
+            mean, sd = _mean_sd(values)
+            rows.append({"image": f"{image} · {variant}", "ours": mean, "ours_sd": sd, "seeds": len(values)})
+            ranked.append((mean, variant))
+        if not ranked:
+            continue
+        ranked.sort(reverse=True)
+        listing = ", ".join(f"{v} {m:.2f} dB" for m, v in ranked)
+        best = f"; best: {ranked[0][1]}" if len(ranked) > 1 else ""
+        sentences.append(f"{image}: {listing}{best} (the paper shows this as a figure, with no number).")
+    return {"task": "inpainting", "set": spec["set"], "headers": ["image · network", "ours (PSNR)"],
+            "rows": [_cells(r, ("ours",)) for r in rows], "conclusions": sentences}
+
+
+# flash / no-flash ------------------------------------------------------------------------------
+
+def flash_table(spec: dict) -> dict:
+    """No ground truth, so no numbers: the section is its figure and says so."""
+    images = ", ".join(dict.fromkeys(f["image"] for f in spec["fits"]))
+    return {"task": "flash", "set": spec["set"], "headers": [], "rows": [],
+            "conclusions": [f"{images}: no ground truth exists for a flash / no-flash pair, so "
+                            "nothing is scored; the figure shows both photos and our result."]}
+
+
 # cells -----------------------------------------------------------------------------------------
 
 def _cells(row: dict, keys: tuple[str, ...], mean: bool = False) -> dict:
@@ -175,7 +211,7 @@ def _cells(row: dict, keys: tuple[str, ...], mean: bool = False) -> dict:
     return {"mean": mean, "cells": cells}
 
 
-TABLES = {"sr": sr_table, "denoising": denoising_table}
+TABLES = {"sr": sr_table, "denoising": denoising_table, "inpainting": region_table, "flash": flash_table}
 
 
 def to_markdown(section: dict, title: str) -> str:

@@ -1,5 +1,8 @@
 """Make one fit's inputs (gt.png, mask.png, observed.png, prep.json) from raw files.
 
+A flash / no-flash pair has no ground truth: observed.png is the no-flash photo, input.png the
+flash photo (the network's input), and there is no gt.png.
+
 The ground truth goes through one crop/pad policy; a published masked input or mask file goes
 through the same window, so the mask stays aligned. Drawn masks (Bernoulli, text) and noise
 are drawn at the prepared size from --seed. prep.json records the geometry (`box`: where the
@@ -21,7 +24,10 @@ from ..images import parse_size, plan_geometry, read_image, save_image, to_uint8
 
 
 def add_arguments(p):
-    p.add_argument("--gt", required=True, type=Path, help="raw ground-truth image")
+    base = p.add_mutually_exclusive_group(required=True)
+    base.add_argument("--gt", type=Path, help="raw ground-truth image")
+    base.add_argument("--noflash", type=Path, help="flash / no-flash: the no-flash photo to fit "
+                      "(there is no ground truth: nothing is scored)")
     task = p.add_mutually_exclusive_group(required=True)
     task.add_argument("--masked", type=Path, help="published masked input (missing pixels 0): "
                       "the mask is recovered from it")
@@ -34,6 +40,8 @@ def add_arguments(p):
                       help="denoising: Gaussian noise, sigma on the 0..255 scale")
     task.add_argument("--sr-factor", type=int, metavar="F",
                       help="super-resolution: Lanczos downscale by F (HR cropped to a multiple of F)")
+    task.add_argument("--flash", type=Path, help="flash / no-flash: the flash photo, the network's "
+                      "input (input.png), cut like --noflash")
     p.add_argument("--seed", type=int, required=True, help="seed of drawn masks and noise")
     geo = p.add_mutually_exclusive_group()
     geo.add_argument("--crop", type=int, metavar="N", help="centre crop to N x N (quick runs)")
@@ -64,15 +72,32 @@ def _inpainting(args, gt: np.ndarray, geo, seed: int, sources: dict) -> tuple[np
         "kind": "text", "holes": args.text_mask, "seed": seed}
 
 
+def _flash_pair(args, geo) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The no-flash photo (observed) and the flash photo (the input), cut alike."""
+    if args.noflash is None or args.flash is None:
+        raise DipError("flash / no-flash takes --noflash and --flash (and no --gt)")
+    noflash, _ = read_image(args.noflash)
+    flash, mode = read_image(args.flash)
+    if flash.shape != noflash.shape:
+        raise DipError(f"the flash photo {args.flash} is {flash.shape}, the no-flash one "
+                       f"{args.noflash} is {noflash.shape}: they must match")
+    return geo.apply(noflash), geo.apply(flash), {"path": str(args.flash), "sha256": _sha256(args.flash),
+                                                  "mode": mode}
+
+
 def prepare(args) -> dict:
     """Write the inputs into args.out (through a temporary folder); return prep.json's content."""
-    gt_raw, mode = read_image(args.gt)
-    sources = {"gt": {"path": str(args.gt), "sha256": _sha256(args.gt), "mode": mode}}
+    base = args.gt if args.gt is not None else args.noflash
+    gt_raw, mode = read_image(base)
+    sources = {"gt" if args.gt is not None else "noflash": {"path": str(base), "sha256": _sha256(base), "mode": mode}}
     geo = plan_geometry(gt_raw.shape[:2], crop=args.crop, multiple=args.crop_multiple,
                         pad_to=parse_size(args.pad_to))
     info = {"seed": args.seed, "channels": 1 if gt_raw.ndim == 2 else gt_raw.shape[2]}
-    mask = None
-    if args.noise_sigma is not None:
+    mask = gt = net_input = None
+    if args.flash is not None or args.noflash is not None:
+        observed, net_input, sources["flash"] = _flash_pair(args, geo)
+        info.update(task="flash", ground_truth=False)
+    elif args.noise_sigma is not None:
         gt = geo.apply(gt_raw)
         observed = degrade.add_noise(gt, args.noise_sigma, args.seed)
         info.update(task="denoising", noise_sigma=args.noise_sigma)
@@ -90,7 +115,10 @@ def prepare(args) -> dict:
     prep = {**geo.to_json(), **info, "sources": sources}
 
     with atomic_dir(args.out) as tmp:
-        save_image(tmp / "gt.png", gt)
+        if gt is not None:
+            save_image(tmp / "gt.png", gt)
+        if net_input is not None:
+            save_image(tmp / "input.png", net_input)
         save_image(tmp / "observed.png", observed)
         if mask is not None:
             masks.save_mask(tmp / "mask.png", mask)

@@ -10,7 +10,9 @@ figure, from files on disk (no refitting).
 Super-resolution: PSNR on Y as the official evaluation script (dip.metrics.psnr_sr), ours,
 our bicubic and the published bicubic; the figure shows the LR input, bicubic, ours and the
 ground truth. Denoising: one fit, its output average, and two fits averaged; the figure shows
-the noisy input, ours and the ground truth.
+the noisy input, ours and the ground truth. Region inpainting: our PSNR per image and network;
+the figure has a row per image: the corrupted image, ours per network, the ground truth.
+Flash / no-flash: no ground truth, no numbers; the figure shows both photos and ours.
 """
 
 import json
@@ -20,7 +22,7 @@ from ..atomic import write_text
 from ..degrade import bicubic_upscale
 from ..errors import DipError
 from ..evaluate import load_array, read_json, to_original
-from ..figures import Panel, save, zoomed
+from ..figures import Panel, panel_rows, save, zoomed
 from ..images import load_image
 from ..sections import TABLES, to_markdown
 
@@ -37,13 +39,35 @@ def _enlarge(img, factor: int):
     return img.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
+def region_rows(spec: dict) -> list[list[Panel]]:
+    """Region inpainting, one row per image as the paper's figures: the corrupted image, our
+    output of each network (first seed), the ground truth."""
+    rows = []
+    for image in dict.fromkeys(f["image"] for f in spec["fits"]):
+        fits = sorted((f for f in spec["fits"] if f["image"] == image), key=lambda f: f["seed"])
+        inputs = Path(fits[0]["inputs"])
+        prep = read_json(inputs / "prep.json")
+        gt = to_original(load_image(inputs / "gt.png"), prep)
+        row = [Panel(to_original(load_image(inputs / "observed.png"), prep), "Corrupted image", gt)]
+        for variant in dict.fromkeys(f["variant"] for f in fits):
+            fit = next(f for f in fits if f["variant"] == variant)
+            ours = to_original(load_array(Path(fit["fit"]) / "output.npy"), prep).reshape(gt.shape)
+            row.append(Panel(ours, f"Ours ({variant})", gt))
+        rows.append(row + [Panel(gt, "Ground truth")])
+    return rows
+
+
 def figure_panels(spec: dict) -> list[Panel]:
     """The figure's image: its first seed's fit, with the input and the ground truth."""
     fit = min((f for f in spec["fits"] if f["image"] == spec["figure"]), key=lambda f: f["seed"])
     inputs = Path(fit["inputs"])
     prep = read_json(inputs / "prep.json")
-    gt = to_original(load_image(inputs / "gt.png"), prep)
     observed = load_image(inputs / "observed.png")
+    if spec["task"] == "flash":
+        return [Panel(load_image(inputs / "input.png"), "Flash photo (the input)"),
+                Panel(observed, "No-flash photo (fitted)"),
+                Panel(load_array(Path(fit["fit"]) / "output.npy").reshape(observed.shape), "Ours")]
+    gt = to_original(load_image(inputs / "gt.png"), prep)
     ours = to_original(load_array(Path(fit["fit"]) / "output.npy"), prep).reshape(gt.shape)
     if spec["task"] == "sr":
         factor = int(prep["sr_factor"])
@@ -66,7 +90,8 @@ def run(args) -> int:
     if not spec.get("fits"):
         raise DipError(f"section {spec.get('experiment')}: no fits")
     section = {"experiment": spec["experiment"], "mode": spec["mode"], **TABLES[spec["task"]](spec)}
-    save(zoomed(figure_panels(spec)), args.out_png)
+    save(panel_rows(region_rows(spec)) if spec["task"] == "inpainting" else zoomed(figure_panels(spec)),
+         args.out_png)
     write_text(args.out_json, json.dumps(section, indent=2) + "\n")
     write_text(args.out_md, to_markdown(section, spec["experiment"]))
     return 0

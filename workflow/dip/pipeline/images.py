@@ -65,16 +65,22 @@ def resolve(config: dict, item, where: str) -> ImageRef:
         return ImageRef(str(name), str(name), None, str(path), mask, bool(item.get("ground_truth", True)))
     text = str(item)
     set_, _, name = text.rpartition("/")
-    ref = ImageRef(f"{set_}-{name}" if set_ else name, name, set_ or None)
-    data.file_for(config, ref.name, "gt", ref.set)  # an unknown image is an error now
-    return ref
+    ref_id = f"{set_}-{name}" if set_ else name
+    try:
+        data.file_for(config, name, "gt", set_ or None)
+    except DipError:
+        # A pair with no clean version (flash / no-flash) is fitted, never scored.
+        data.file_for(config, name, "noflash", set_ or None)  # an unknown image is an error now
+        return ImageRef(ref_id, name, set_ or None, ground_truth=False)
+    return ImageRef(ref_id, name, set_ or None)
 
 
 def size(config: dict, ref: ImageRef, where: str) -> tuple[int, int]:
-    """(height, width) of the image's ground truth, before any crop or pad."""
+    """(height, width) of the image's ground truth (or no-flash photo), before any crop or pad."""
     if ref.local:
         return _local_size(ref.path, where)
-    item = data.entry(config, data.file_for(config, ref.name, "gt", ref.set))
+    role = "gt" if ref.ground_truth else "noflash"
+    item = data.entry(config, data.file_for(config, ref.name, role, ref.set))
     if not (item.width and item.height):
         raise DipError(f"data registry entry {item.path}: no width/height")
     return item.height, item.width

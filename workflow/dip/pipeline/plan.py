@@ -28,20 +28,25 @@ MASK_ROLES = {"authors": ("gt", "masked"), "published": ("gt", "mask"), "bernoul
 _ROLE_OPTIONS = {"gt": "--gt", "masked": "--masked", "mask": "--mask"}
 REPORT_KINDS = ("paper_table", "figure", "study", "none")
 
-def _denoising(exp: Experiment, ref: ImageRef) -> tuple[list[str], int]:
+def _denoising(exp: Experiment, ref: ImageRef) -> tuple[tuple[str, ...], list[str], int]:
     """Gaussian noise drawn once per image, from the image's own seed (not the fit's)."""
     sigma = float(exp.config.get("noise_sigma", 25))
-    return ["--noise-sigma", f"{sigma:g}"], noise_seed(ref.id, int(exp.config.get("noise_seed", 0)))
+    return ("gt",), ["--noise-sigma", f"{sigma:g}"], noise_seed(ref.id, int(exp.config.get("noise_seed", 0)))
 
 
-def _sr(exp: Experiment, ref: ImageRef) -> tuple[list[str], int]:
+def _sr(exp: Experiment, ref: ImageRef) -> tuple[tuple[str, ...], list[str], int]:
     """The LR image of the preset's factor; nothing is drawn, so every seed shares it."""
-    return ["--sr-factor", str(get_preset(exp.preset).sr_factor)], 0
+    return ("gt",), ["--sr-factor", str(get_preset(exp.preset).sr_factor)], 0
 
 
-#: Tasks whose observation `dip prepare` makes from the ground truth alone (no mask):
-#: task -> (its arguments, the seed of its draw).
-_OBSERVATIONS = {"denoising": _denoising, "sr": _sr}
+def _flash(exp: Experiment, ref: ImageRef) -> tuple[tuple[str, ...], list[str], int]:
+    """The no-flash photo to fit and the flash photo as the input; no ground truth."""
+    return ("noflash", "flash"), [], 0
+
+
+#: Tasks whose inputs `dip prepare` makes without a mask: task -> (the registry roles it
+#: reads, its other arguments, the seed of its draw).
+_OBSERVATIONS = {"denoising": _denoising, "sr": _sr, "flash": _flash}
 
 #: Cost of the Table-1 network per pixel, the unit the runtime model is measured in.
 _TABLE1_MACS = macs_per_pixel(get_preset("table1").net)
@@ -215,10 +220,11 @@ class Plan:
     def _prep(self, exp: Experiment, ref: ImageRef, seed: int) -> PrepJob:
         task = get_preset(exp.preset).task
         if task in _OBSERVATIONS:
-            sources = {"gt": source(self.config, ref, "gt")}
-            args, seed = _OBSERVATIONS[task](exp, ref)
+            roles, args, seed = _OBSERVATIONS[task](exp, ref)
+            sources = {role: source(self.config, ref, role) for role in roles}
             geometry, size = self._geometry(exp, ref)
-            args = ["--gt", sources["gt"], *args, "--seed", str(seed), *geometry]
+            args = [*(a for role, path in sources.items() for a in (f"--{role}", path)), *args,
+                    "--seed", str(seed), *geometry]
             return PrepJob(Inputs(self.mode, exp.name, ref.id, seed), sources, args, size)
         mask = exp.config.get("mask", "bernoulli")
         roles = MASK_ROLES[mask]
@@ -304,8 +310,9 @@ class Plan:
     def _check_comparisons(self, exp: Experiment) -> None:
         """A paper table compares every image, a figure its bottom row's image, with published
         outputs (roles `dip` and `papyan`): those must be registered. Super-resolution and
-        denoising compare with the paper's numbers and their own baselines instead."""
-        if get_preset(exp.preset).task in _OBSERVATIONS:
+        denoising compare with the paper's numbers and their own baselines instead, and a
+        figure without a reused row shows only its own fits."""
+        if get_preset(exp.preset).task in _OBSERVATIONS or (exp.kind == "figure" and not exp.config.get("reuse")):
             return
         if exp.kind == "paper_table":
             images = [s.image for s in self.slots[exp.name]]
@@ -402,6 +409,8 @@ class Plan:
         ]
         if get_preset(job.preset).task == "inpainting":
             args += ["--mask", f"{inp}/mask.png"]
+        if get_preset(job.preset).input == "image":
+            args += ["--input-image", f"{inp}/input.png"]
         from .settings import flags
 
         args += flags(job.overrides)

@@ -65,7 +65,7 @@ def outputs(plan: Plan, name: str) -> dict[str, str]:
     """The files an experiment's section is made of, by role."""
     kind = plan.experiment(name).kind
     files = {}
-    if kind == "paper_table" and is_section(plan, name):
+    if is_section(plan, name):
         files = {"section_json": paths.SECTION_JSON, "section_md": paths.SECTION_MD,
                  "section_png": paths.SECTION_PNG}
     elif kind == "paper_table":
@@ -74,8 +74,10 @@ def outputs(plan: Plan, name: str) -> dict[str, str]:
         files = {"figure_png": paths.FIGURE_PNG, "figure_pdf": paths.FIGURE_PDF}
     elif kind == "study":
         files = {"study_json": paths.STUDY_JSON, "study_md": paths.STUDY_MD, "study_png": paths.STUDY_PNG}
-    if kind in ("paper_table", "figure"):
+    if kind in ("paper_table", "figure") and _scored(plan.slots_of(name, BASE)):
         files.update(curves=paths.CURVES, snapshots=paths.SNAPSHOTS)
+    elif kind in ("paper_table", "figure"):
+        files.update(snapshots=paths.SNAPSHOTS)  # no ground truth: no PSNR curves
     elif kind == "study":
         files.update(snapshots=paths.SNAPSHOTS)  # the base's outputs, shown with or without a ground truth
     return {role: _fill(plan, template, name) for role, template in files.items()}
@@ -83,12 +85,17 @@ def outputs(plan: Plan, name: str) -> dict[str, str]:
 
 # task section (super-resolution, denoising) ----------------------------------------------------
 
-#: Preset tasks whose paper table is a task section (`dip section`) instead of Table 1's.
+#: Preset tasks whose paper table is a task section instead of Table 1's.
 SECTION_TASKS = ("sr", "denoising")
 
 
 def is_section(plan: Plan, name: str) -> bool:
-    return get_preset(plan.experiment(name).preset).task in SECTION_TASKS
+    """Super-resolution and denoising tables, and figures with no published comparison row
+    (region inpainting, flash): `dip section`, not Table 1's or Figure 7's commands."""
+    exp = plan.experiment(name)
+    if exp.kind == "paper_table":
+        return get_preset(exp.preset).task in SECTION_TASKS
+    return exp.kind == "figure" and not exp.config.get("reuse")
 
 
 def _registered(plan: Plan, name: str, image: str, role: str) -> str | None:
@@ -103,8 +110,9 @@ def section_spec(plan: Plan, name: str) -> dict:
     """What `dip section` reads: the task, the registry set (the paper's numbers), every fit
     with its inputs, the published bicubic images where registered, and the figure's image."""
     exp = plan.experiment(name)
-    slots = _scored(plan.slots_of(name, BASE))
+    slots = [s for s in plan.slots_of(name) if s.experiment == name]
     images = list(dict.fromkeys(s.image for s in slots))
+    labels = {v.id: v.label for v in exp.variants}
     published = {}
     if get_preset(exp.preset).task == "sr":
         for image in images:
@@ -114,15 +122,16 @@ def section_spec(plan: Plan, name: str) -> dict:
     return {
         "experiment": name, "mode": plan.mode, "task": get_preset(exp.preset).task,
         "set": exp.images[0].set or exp.images[0].name, "figure": images[0],
-        "fits": [{"image": s.image, "seed": s.seed, "fit": s.fit.out_dir, "metrics": s.fit.metrics,
-                  "inputs": s.inputs.dir} for s in slots],
+        "fits": [{"image": s.image, "seed": s.seed, "variant": labels[s.variant], "fit": s.fit.out_dir,
+                  "metrics": s.fit.metrics if s.ground_truth else None, "inputs": s.inputs.dir}
+                 for s in slots],
         "published": published,
     }
 
 
 def section_inputs(plan: Plan, name: str) -> list[str]:
     spec = section_spec(plan, name)
-    files = {p for f in spec["fits"] for p in (f["fit"], f["metrics"], f["inputs"])}
+    files = {p for f in spec["fits"] for p in (f["fit"], f["metrics"], f["inputs"]) if p}
     return sorted(files | {p for v in spec["published"].values() for p in v.values()})
 
 
@@ -272,7 +281,7 @@ def raw_files(plan: Plan, names: list[str] | None = None) -> list[str]:
     files = set(plan.raw_files(names))
     for name in names:
         kind = plan.experiment(name).kind
-        if kind == "paper_table" and is_section(plan, name):
+        if is_section(plan, name):
             files.update(p for p in section_inputs(plan, name) if p.startswith("data/raw/"))
         elif kind == "paper_table":
             files.update(table_inputs(plan, name)["published"])
