@@ -121,3 +121,55 @@ def test_estimate_prices_a_target():
                           "--target", "denoising", "--size", "64"], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert "18 fits to run" in out.stderr
+
+
+def test_library_depths_are_the_notebooks_first_scales_and_its_holes_are_in_the_quick_crop(config, mirror):
+    from dip.images import load_image, plan_geometry
+
+    plan = pipeline.Plan(config)
+    nets = {s.variant: plan.fits[s.fit].settings["net"] for s in plan.slots_of("library")}
+    assert list(nets["base"]["down"]) == [16, 32, 64, 128, 128, 128]
+    assert list(nets["depth4"]["down"]) == [16, 32, 64, 128] and list(nets["depth2"]["down"]) == [16, 32]
+    assert {plan.fits[s.fit].iterations for s in plan.slots_of("library")} == {3001}
+    quick = pipeline.Plan({**config, "mode": "quick"})
+    for name, least in (("library", 129), ("vase", 64)):
+        slot = quick.slots_of(name)[0]
+        args = quick.inputs[slot.inputs].args
+        side = int(args[args.index("--crop") + 1])
+        assert side >= least
+        mask = load_image(mirror / f"dip/inpainting/{name}_mask.png")
+        mask = mask if mask.ndim == 2 else mask[..., 0]
+        hole = mask < 0.5
+        cut = plan_geometry(mask.shape, crop=side).apply(hole)
+        assert cut.mean() > 0.05  # a good part of the crop is hole ...
+        if name == "vase":
+            assert cut.sum() == hole.sum()  # ... and the vase's whole hole is in it
+
+
+def test_flash_has_no_ground_truth_and_feeds_the_flash_photo(config):
+    plan = pipeline.Plan(config)
+    (slot,) = plan.slots_of("flash")
+    job = plan.fits[slot.fit]
+    assert not slot.ground_truth and job.iterations == 601
+    args = plan.fit_args(job)
+    assert "--gt" not in args and args[args.index("--input-image") + 1].endswith("/input.png")
+    assert reports.report_inputs(plan, "flash")["metrics"] == []
+    assert "curves" not in reports.outputs(plan, "flash")
+
+
+def test_prepare_takes_a_flash_pair_without_a_ground_truth(tmp_path):
+    from dip.cli import main
+    from dip.images import save_image
+
+    rng = np.random.default_rng(0)
+    flash, noflash = tmp_path / "flash.png", tmp_path / "noflash.png"
+    save_image(flash, rng.random((70, 90, 3)))
+    save_image(noflash, rng.random((70, 90, 3)))
+    out = tmp_path / "inputs"
+    assert main(["prepare", "--noflash", str(noflash), "--flash", str(flash), "--seed", "0",
+                 "--crop-multiple", "32", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["input.png", "observed.png", "prep.json"]
+    prep = json.loads((out / "prep.json").read_text())
+    assert prep["task"] == "flash" and prep["ground_truth"] is False and prep["size"] == [64, 64]
+    assert main(["prepare", "--noflash", str(noflash), "--noise-sigma", "25", "--seed", "0",
+                 "--out", str(tmp_path / "bad")]) == 2
