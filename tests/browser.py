@@ -31,22 +31,18 @@ window.addEventListener("load", function () {
                                      .map(function (i) { return i.getAttribute("src"); }).join(" "));
   var t = document.getElementById("table1");
   root.setAttribute("data-table1-rows", t ? t.tBodies[0].rows.length : -1);
-  var studies = Array.from(document.querySelectorAll("section.study"));
-  root.setAttribute("data-studies", studies.map(function (s) { return s.id; }).join(" "));
-  root.setAttribute("data-studies-complete", studies.filter(function (s) {
-    var table = s.querySelector("table.study-table");
-    var img = s.querySelector("img");
-    var said = s.querySelectorAll("ul.study-conclusion li").length;
-    return table && table.tBodies[0].rows.length > 0 && img && img.complete && img.naturalWidth > 0 && said > 0;
-  }).map(function (s) { return s.id; }).join(" "));
-  var sections = Array.from(document.querySelectorAll("section.task-section"));
-  root.setAttribute("data-sections", sections.map(function (s) { return s.id; }).join(" "));
-  root.setAttribute("data-sections-complete", sections.filter(function (s) {
-    var table = s.querySelector("table");
-    var img = s.querySelector("img");
-    var said = document.querySelectorAll("ul.section-conclusion li").length;
-    return table && table.tBodies[0].rows.length > 1 && img && img.complete && img.naturalWidth > 0 && said > 0;
-  }).map(function (s) { return s.id; }).join(" "));
+  // Sections of a kind, and those with a table of rows, a loaded image and computed sentences.
+  function complete(name, sections, table, said) {
+    root.setAttribute("data-" + name, sections.map(function (s) { return s.id; }).join(" "));
+    root.setAttribute("data-" + name + "-complete", sections.filter(function (s) {
+      var t = s.querySelector(table), img = s.querySelector("img");
+      return t && t.tBodies[0].rows.length > 0 && img && img.complete && img.naturalWidth > 0 && said(s) > 0;
+    }).map(function (s) { return s.id; }).join(" "));
+  }
+  complete("studies", Array.from(document.querySelectorAll("section.study")), "table.study-table",
+           function (s) { return s.querySelectorAll("ul.study-conclusion li").length; });
+  complete("sections", Array.from(document.querySelectorAll("section.task-section")), "table",
+           function (s) { return document.querySelectorAll("#" + s.id + "-conclusions li").length; });
 });
 </script>"""
 

@@ -2,7 +2,6 @@
 its own seed and shared by every fit, the LR input shared by every seed, the paper's
 iteration counts, and the targets that build their own reports."""
 
-import copy
 import json
 import subprocess
 import sys
@@ -13,16 +12,7 @@ import pytest
 from conftest import REPO
 from dip import degrade, pipeline
 from dip.pipeline import reports
-
-
-@pytest.fixture(scope="module")
-def base_config():
-    return pipeline.load_config(REPO / "config.yaml")
-
-
-@pytest.fixture
-def config(base_config):
-    return copy.deepcopy(base_config)
+from test_pipeline import base_config, config  # noqa: F401 - the shared config fixtures
 
 
 def test_noise_seed_is_the_images_own_and_reproduces_the_draw():
