@@ -1,0 +1,58 @@
+"""The rest of the paper end to end in quick mode: super-resolution, denoising, region
+inpainting and flash / no-flash, each target building its own report, every section with its
+table (flash: none), figure and sentences, checked in headless Chromium."""
+
+import json
+import time
+
+import pytest
+from browser import chromium, load_report
+from test_workflow import snakemake
+
+TARGETS = {"sr": ("sr_set5_x4", "sr_set14_x4", "sr_set5_x8", "sr_set14_x8"),
+           "denoising": ("denoising",), "inpainting_regions": ("vase", "library"), "flash": ("flash",)}
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, mirror):
+    root = tmp_path_factory.mktemp("tasks")
+    start = time.monotonic()
+    res = snakemake(root, *TARGETS, "--cores", "2", "--config", "mode=quick", timeout=2400,
+                    env={"DIP_DATA_MIRROR": str(mirror)})
+    assert res.returncode == 0, (res.stdout + res.stderr)[-8000:]
+    print(f"quick mode of {', '.join(TARGETS)}: {time.monotonic() - start:.0f} s")
+    return root
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_target_reports_its_sections(run, target, tmp_path):
+    reports = run / "reports/quick"
+    for name in TARGETS[target]:
+        section = json.loads((reports / f"experiments/{name}/section.json").read_text())
+        assert section["conclusions"], name
+        assert bool(section["rows"]) == (target != "flash"), name
+        assert (reports / f"experiments/{name}/section.png").stat().st_size > 0
+    html = reports / target / "report.html"
+    attrs = load_report(chromium(), html, tmp_path)
+    assert attrs["data-images-loaded"] == attrs["data-images"], attrs["data-broken"]
+    wanted = " ".join(f"section-{n}" for n in TARGETS[target])
+    assert attrs["data-sections"] == attrs["data-sections-complete"] == wanted
+    assert not (reports / "all").exists()  # `all` (Table 1, Figure 7) is not part of these
+
+
+def test_super_resolution_is_scored_by_the_official_protocol(run):
+    metrics = json.loads(next((run / "results/quick/metrics/sr_set5_x4").rglob("*.json")).read_text())
+    assert set(metrics["sr"]) >= {"output", "ema", "output_clean", "bicubic"}
+    assert 10 < metrics["sr"]["bicubic"]["psnr_y"] < 60
+
+
+def test_every_denoising_fit_reads_the_images_one_noisy_draw(run):
+    inputs = list((run / "data/inputs/quick/denoising").glob("*/seed*"))
+    assert len(inputs) == 1  # one image in quick mode, one noisy draw, two fits
+    fits = list((run / "results/quick/fits/denoising/base").glob("*/seed*"))
+    assert len(fits) == 2
+    for fit in fits:
+        meta = json.loads((fit / "meta.json").read_text())
+        assert meta["config"]["image"] == f"{inputs[0].relative_to(run)}/observed.png"
