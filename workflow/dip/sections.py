@@ -215,8 +215,10 @@ TABLES = {"sr": sr_table, "denoising": denoising_table, "inpainting": region_tab
 
 
 def to_markdown(section: dict, title: str) -> str:
-    lines = [f"## {title}", "", "| " + " | ".join(section["headers"]) + " |",
-             "|" + "---|" * len(section["headers"])]
-    lines += ["| " + " | ".join(r["cells"]) + " |" for r in section["rows"]]
-    lines += [""] + [f"- {c}" for c in section["conclusions"]]
+    """The section as Markdown: its table (when it has rows) and its sentences."""
+    lines = [f"## {title}", ""]
+    if section["rows"]:
+        lines += ["| " + " | ".join(section["headers"]) + " |", "|" + "---|" * len(section["headers"])]
+        lines += ["| " + " | ".join(r["cells"]) + " |" for r in section["rows"]] + [""]
+    lines += [f"- {c}" for c in section["conclusions"]]
     return "\n".join(lines) + "\n"
