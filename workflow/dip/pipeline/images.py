@@ -68,9 +68,12 @@ def resolve(config: dict, item, where: str) -> ImageRef:
     ref_id = f"{set_}-{name}" if set_ else name
     try:
         data.file_for(config, name, "gt", set_ or None)
-    except DipError:
+    except DipError as no_gt:
         # A pair with no clean version (flash / no-flash) is fitted, never scored.
-        data.file_for(config, name, "noflash", set_ or None)  # an unknown image is an error now
+        try:
+            data.file_for(config, name, "noflash", set_ or None)
+        except DipError:
+            raise no_gt from None  # an unknown image is an error now, named as one without a gt
         return ImageRef(ref_id, name, set_ or None, ground_truth=False)
     return ImageRef(ref_id, name, set_ or None)
 
