@@ -18,7 +18,7 @@ from .durations import human_duration
 from .errors import DipError
 from .evaluate import read_json
 from .outputs import OUTPUTS
-from .tables import DISPLAY, fmt, read_csv, title
+from .tables import DISPLAY, fmt, read_csv, short, title
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -112,8 +112,11 @@ def spread(records: list[dict]) -> list[dict]:
 def conclusions(rows: list[dict], mode: str) -> list[str]:
     """Sentences computed from Table-1 rows (as read from table1.csv)."""
     images = [r for r in rows if r["image"] != "mean" and r["n_seeds"] and r["paper_dip"] is not None]
+    lacking = [r["label"] for r in rows if r["image"] != "mean" and short(r)]
+    partial = ([f"This table is partial: fits did not finish for {', '.join(lacking)}; the sentences "
+                "below cover the images with at least one finished fit."] if lacking else [])
     if not images:
-        return ["No Table-1 image has both our result and a paper value, so nothing can be compared yet."]
+        return partial + ["No Table-1 image has both our result and a paper value, so nothing can be compared yet."]
     n = len(images)
     diffs = [r["diff_vs_paper"] for r in images]
     ours = statistics.fmean(r["ours_psnr_mean"] for r in images)
@@ -121,7 +124,7 @@ def conclusions(rows: list[dict], mode: str) -> list[str]:
     mean_diff = statistics.fmean(diffs)
     close = [r for r in images if abs(r["diff_vs_paper"]) <= TOLERANCE_DB]
     worst = max(images, key=lambda r: abs(r["diff_vs_paper"]))
-    out = []
+    out = partial
     if mode == "quick":
         out.append("This is a quick smoke run with very few iterations on small crops: the numbers below "
                    "show that the pipeline runs end to end, not whether the paper reproduces.")
@@ -277,12 +280,13 @@ def study_view(name: str, path: Path, out_file: Path) -> dict:
 
 def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, str]],
             fits: dict[str, str], metrics: dict[str, str], out_file: Path,
-            names: list[str] | None = None) -> dict:
+            names: list[str] | None = None, partial: dict | None = None) -> dict:
     """Everything the templates show; image links are relative to `out_file`'s folder.
 
     ``sections`` maps each kind of file (table, figure, curves, snapshots, study) to
     experiment -> path; ``names`` are the experiments this report covers (default: all in
-    run_config).
+    run_config). ``partial`` marks a report made while some fits are missing: {"planned",
+    "finished", "missing": [fit ids], "sections": {experiment: [its missing slot ids]}}.
     """
     mode = run_config.get("mode", "paper")
     if mode not in ("paper", "quick"):
@@ -301,6 +305,11 @@ def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, 
         "machine": flatten(run_config["machine"]) if isinstance(run_config.get("machine"), dict) else [],
         "tables": tables,
         "figures": figures,
+        "partial": partial,
+        "missing_figures": [{"name": e["name"], "missing": (partial or {}).get("sections", {}).get(e["name"], [])}
+                            for e in exps if e.get("report") == "figure"
+                            and e["name"] not in sections.get("figure", {})
+                            and (partial or {}).get("sections", {}).get(e["name"])],
         "curves": [link(p, out_file, name) for name, p in sections.get("curves", {}).items()],
         "snapshots": [link(p, out_file, name) for name, p in sections.get("snapshots", {}).items()],
         "studies": [study_view(name, Path(p), out_file) for name, p in sections.get("study", {}).items()],
