@@ -133,9 +133,10 @@ def test_a_partial_study_marks_missing_fits_and_says_so_first():
 
 
 def test_a_partial_report_declares_itself_on_its_first_line(tmp_path):
-    run_config = {"mode": "paper", "experiments": {"figure7": {"report": "figure", "preset": "text_inpainting"}}}
-    status = {"planned": 4, "finished": 3, "missing": ["figure7/base/kate/0"],
-              "sections": {"figure7": ["figure7/base/kate/0"]}}
+    run_config = {"mode": "paper", "experiments": {"figure7": {"report": "figure", "preset": "text_inpainting"},
+                                                   "mine": {"report": "study", "preset": "table1"}}}
+    status = {"planned": 4, "finished": 2, "missing": ["figure7/base/kate/0", "mine/base/house/0"],
+              "sections": {"figure7": ["figure7/base/kate/0"], "mine": ["mine/base/house/0"]}}
     (tmp_path / "arch.json").write_text("")
     with open(tmp_path / "arch.json", "w") as out, redirect_stdout(out):
         assert main(["describe", "--preset", "text_inpainting", "--json"]) == 0
@@ -144,9 +145,10 @@ def test_a_partial_report_declares_itself_on_its_first_line(tmp_path):
         ctx = context(run_config, arch, {}, {}, {}, tmp_path / "r", None, copy.deepcopy(status))
         text = render(ctx, template)
         if template.endswith(".md.j2"):
-            assert text.splitlines()[0] == "# PARTIAL REPORT (3 of 4 fits finished): Deep Image Prior, reproduced"
+            assert text.splitlines()[0] == "# PARTIAL REPORT (2 of 4 fits finished): Deep Image Prior, reproduced"
         else:
-            assert 'data-partial="3/4"' in text and "<h1>PARTIAL REPORT (3 of 4 fits finished)" in text
+            assert 'data-partial="2/4"' in text and "<h1>PARTIAL REPORT (2 of 4 fits finished)" in text
         assert "Not drawn: missing fits figure7/base/kate/0." in text
+        assert "mine</" in text and "not built: missing fits mine/base/house/0." in text
         ctx = context(run_config, arch, {}, {}, {}, tmp_path / "r")
         assert "PARTIAL" not in render(ctx, template)

@@ -278,6 +278,10 @@ def study_view(name: str, path: Path, out_file: Path) -> dict:
             "curves": link(path.with_name("study.png"), out_file, name)}
 
 
+#: The file each report kind's section is built around (as `dip report` takes it).
+_MAIN_FILE = {"paper_table": "table", "figure": "figure", "study": "study"}
+
+
 def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, str]],
             fits: dict[str, str], metrics: dict[str, str], out_file: Path,
             names: list[str] | None = None, partial: dict | None = None) -> dict:
@@ -296,6 +300,10 @@ def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, 
     tables = [table_view(Path(p), mode, name, first=i == 0)
               for i, (name, p) in enumerate(sections.get("table", {}).items())]
     figures = [link(p, out_file, name) for name, p in sections.get("figure", {}).items()]
+    # A partial report's experiments whose main file could not be made from the fits it has.
+    lacking = (partial or {}).get("sections", {})
+    unbuilt = [{"name": e["name"], "kind": e.get("report"), "missing": lacking[e["name"]]} for e in exps
+               if lacking.get(e["name"]) and e["name"] not in sections.get(_MAIN_FILE.get(e.get("report")), {})]
     return {
         "mode": mode, "quick": mode == "quick",
         "experiments": exps,
@@ -306,10 +314,8 @@ def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, 
         "tables": tables,
         "figures": figures,
         "partial": partial,
-        "missing_figures": [{"name": e["name"], "missing": (partial or {}).get("sections", {}).get(e["name"], [])}
-                            for e in exps if e.get("report") == "figure"
-                            and e["name"] not in sections.get("figure", {})
-                            and (partial or {}).get("sections", {}).get(e["name"])],
+        "missing_figures": [u for u in unbuilt if u["kind"] == "figure"],
+        "unbuilt": [u for u in unbuilt if u["kind"] not in ("figure", "none")],
         "curves": [link(p, out_file, name) for name, p in sections.get("curves", {}).items()],
         "snapshots": [link(p, out_file, name) for name, p in sections.get("snapshots", {}).items()],
         "studies": [study_view(name, Path(p), out_file) for name, p in sections.get("study", {}).items()],

@@ -93,11 +93,7 @@ def _section(plan: Plan, part: Plan, target: str, name: str, gone: set[Fit]) -> 
                          *(_expected("--expected-full-backtracking", plan, other) if other else []),
                          "--out-csv", files["table_csv"], "--out-md", files["table_md"]])
     elif kind == "figure":
-        rows = reports.figure_rows(plan, name)
-        if any(s.fit in gone for s in rows.values()):
-            for role in ("figure_png", "figure_pdf"):
-                files.pop(role)
-        else:
+        if not any(s.fit in gone for s in reports.figure_rows(plan, name).values()):
             commands.append(["figure7", *reports.figure_args(plan, name),
                              "--out-png", files["figure_png"], "--out-pdf", files["figure_pdf"]])
     elif kind == "study":
@@ -107,17 +103,14 @@ def _section(plan: Plan, part: Plan, target: str, name: str, gone: set[Fit]) -> 
         commands.append(["study", "--spec-json", json.dumps(spec, separators=(",", ":")),
                          "--out-json", files["study_json"], "--out-md", files["study_md"],
                          "--out-png", files["study_png"]])
-    if "curves" in files:
-        if part.slots_of(name, BASE):
-            commands.append(["curves", *reports.curves_args(part, name, note), "--out", files["curves"]])
-        else:
-            files.pop("curves")
-    if "snapshots" in files:
-        if part.slots_of(name, BASE):
-            commands.append(["snapshots", *reports.snapshots_args(part, name, note), "--out", files["snapshots"]])
-        else:
-            files.pop("snapshots")
-    return Section(name, kind, lost, files, commands)
+    if "curves" in files and part.slots_of(name, BASE):
+        commands.append(["curves", *reports.curves_args(part, name, note), "--out", files["curves"]])
+    if "snapshots" in files and part.slots_of(name, BASE):
+        commands.append(["snapshots", *reports.snapshots_args(part, name, note), "--out", files["snapshots"]])
+    # A section kind without a partial form, or a part it cannot draw, is left out: the
+    # report names the experiment's missing fits instead.
+    made = {path for argv in commands for path in argv}
+    return Section(name, kind, lost, {r: p for r, p in files.items() if p in made}, commands)
 
 
 def sections(plan: Plan, target: str, missing: list[Fit]) -> list[Section]:
