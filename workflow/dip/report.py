@@ -232,14 +232,16 @@ def ran_settings(meta: dict, barbara: str | None) -> dict[str, str]:
 
 def hyperparameters(exps: list[dict], records: list[dict]) -> list[dict]:
     """Per experiment whose preset the paper covers: paper vs official code vs what we ran (read
-    from the experiment's first fit; "–" everywhere when it has none)."""
+    from every base fit of the experiment, values that differ between fits joined by " / ";
+    "–" everywhere when it has none)."""
     out = []
     for exp in exps:
         facts = paper.HYPERPARAMETERS.get(exp["preset"])
         if not facts:
             continue
         mine = [r for r in records if r["experiment"] == exp["name"] and r.get("variant", "base") == "base"]
-        ran = ran_settings(mine[0]["meta"], padding(mine)) if mine else {}
+        runs = [ran_settings(r["meta"], padding(mine)) for r in mine]
+        ran = {k: " / ".join(dict.fromkeys(run[k] for run in runs)) for k in runs[0]} if runs else {}
         rows = [{"setting": setting, "paper": in_paper, "official": official, "ran": ran.get(setting, "–")}
                 for setting, in_paper, official in facts]
         out.append({"experiment": exp["name"], "preset": exp["preset"], "rows": rows,
