@@ -49,6 +49,8 @@ localrules:
     snapshots,
     report,
     paper_report,
+    partial_report,
+    report_partial,
 
 
 onstart:
@@ -105,3 +107,11 @@ rule everything:
     """Every experiment of the config, in one report."""
     input:
         target_report("everything"),
+
+
+rule report_partial:
+    """After a run with --keep-going in which some fits failed: the report of target `all`
+    from the fits that finished, the missing ones named (any target: ask for
+    reports/{mode}/{target}/partial/report.html)."""
+    input:
+        paths.PARTIAL_HTML.format(mode=MODE, target="all"),

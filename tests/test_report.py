@@ -218,3 +218,19 @@ def test_this_run_column_is_read_from_the_fits(run):
                   for p in (root / "results/metrics/table1/barbara").glob("seed*.json")]
         assert barbara == (f"reflection pad to 34 × 34; PSNR on the original 32 × 32 "
                            f"(on the padded image: {statistics.fmean(padded):.2f} dB)")
+
+
+def test_this_run_column_shows_every_value_its_fits_ran(run):
+    """Fits of one experiment that ran different settings show each value, not the first fit's."""
+    from dip.report import experiments, fit_records, hyperparameters
+
+    _, root = run
+    run_config = json.loads((root / "results/run_config.json").read_text())
+    records = fit_records(*fit_ids(root))
+    table1 = [r for r in records if r["experiment"] == "table1"]
+    assert len(table1) > 1
+    table1[-1]["meta"]["config"]["lr"] = 0.005
+    ran = {h["experiment"]: {r["setting"]: r["ran"] for r in h["rows"]}
+           for h in hyperparameters(experiments(run_config), records)}
+    assert ran["table1"]["learning rate"] == "0.001 / 0.005"
+    assert ran["table1"]["iterations"] == "40"

@@ -233,3 +233,49 @@ def test_a_config_with_one_experiment_and_an_own_image_runs_to_a_report(tmp_path
     attrs = load_report(binary, tmp_path / "reports/quick/all/report.html", tmp_path)
     assert attrs["data-studies-complete"] == "study-mine"
     assert int(attrs["data-images"]) == 2 and attrs["data-images-loaded"] == "2"  # curves, snapshots
+
+
+@pytest.mark.e2e
+def test_after_failed_fits_the_partial_report_names_what_is_missing(tmp_path, mirror):
+    """A run with --keep-going in which three fits fail exits non-zero naming them; the
+    normal report is not built; `report_partial` builds one from the fits that finished,
+    without refitting, declared partial on its first line, the missing fits marked."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    images = ["house", "barbara", "peppers"]
+    config["experiments"]["table1"]["images"] = images
+    config["experiments"]["table1_full_backtracking"]["images"] = images
+    config["experiments"]["mine"] = {"preset": "table1", "images": ["house", "peppers"], "mask": "authors",
+                                     "report": "study", "vary": {"lr": [0.01]}}
+    config["targets"] = {"all": ["table1", "figure7"], "studies": ["mine"]}
+    config["quick"]["iterations"] = 5
+    config["registry"] = str(REPO / "workflow/registry.tsv")
+    configfile = tmp_path / "partial.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    failing = ["table1/house/0", "figure7/kate/0", "mine/lr=0.01/peppers/0"]
+    common = ("--cores", "2", "--config", "mode=quick", f"inject_failure=[{','.join(failing)}]")
+    env = {"DIP_DATA_MIRROR": str(mirror)}
+
+    run = snakemake(tmp_path, "all", "studies", "--keep-going", *common, configfile=configfile, env=env)
+    assert run.returncode != 0
+    log = run.stdout + run.stderr
+    failed = set(re.findall(r"Error in rule fit:\n(?:    .*\n)*?    output: (\S+)", log))
+    assert failed == {"results/quick/fits/table1/base/house/seed0", "results/quick/fits/figure7/base/kate/seed0",
+                      "results/quick/fits/mine/lr=0.01/peppers/seed0"}, log[-6000:]
+    assert not (tmp_path / "reports/quick/all/report.html").exists()
+
+    part = snakemake(tmp_path, "report_partial", "reports/quick/studies/partial/report.html", *common,
+                     configfile=configfile, env=env)
+    assert part.returncode == 0, (part.stdout + part.stderr)[-6000:]
+    assert "fit" not in job_counts(part.stdout + part.stderr)  # nothing refitted
+    md = (tmp_path / "reports/quick/all/partial/report.md").read_text()
+    assert md.splitlines()[0] == "# PARTIAL REPORT (5 of 7 fits finished): Deep Image Prior, reproduced"
+    assert "| House | 0 of 1 | missing |" in md
+    assert "Not drawn: missing fits figure7/base/kate/0." in md
+    studies = (tmp_path / "reports/quick/studies/partial/report.md").read_text()
+    assert studies.startswith("# PARTIAL REPORT (3 of 4 fits finished)")
+    assert "peppers (missing: seed0)" in studies and "Partial: 1 fit of this study did not finish" in studies
+
+    binary = chromium()
+    attrs = load_report(binary, tmp_path / "reports/quick/all/partial/report.html", tmp_path)
+    assert attrs["data-partial"] == "5/7"
+    assert attrs["data-images-loaded"] == attrs["data-images"], f"broken images: {attrs['data-broken']}"

@@ -11,6 +11,7 @@ without the failure completes; afterwards no daemon is left and /etc/slurm is as
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -144,6 +146,8 @@ def profile(tmp_path_factory) -> Path:
     settings["default-resources"].update(slurm_partition="debug", mem_mb=300)
     settings["slurm-init-seconds-before-status-checks"] = 5
     settings["latency-wait"] = 5
+    # A failure must be reported as such, not retried (the time-limit test retries).
+    settings["retries"] = 0
     folder = tmp_path_factory.mktemp("profile")
     (folder / "config.yaml").write_text(yaml.safe_dump(settings))
     return folder
@@ -155,13 +159,14 @@ def workdir(tmp_path_factory) -> Path:
 
 
 def snakemake(
-    workdir: Path, profile: Path, config: list[str], mirror: Path, timeout: int
+    workdir: Path, profile: Path, config: list[str], mirror: Path, timeout: int,
+    layers: tuple[Path, ...] = (SHORT,), targets: tuple[str, ...] = (),
 ) -> Run:
     """One run of the workflow through the profile, SIGKILLed (with its jobs) on timeout."""
     cmd = [
         str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(REPO / "config.yaml"), str(SHORT), "--profile", str(profile),
-        "--config", *config,
+        "--configfile", str(REPO / "config.yaml"), *map(str, layers), "--profile", str(profile),
+        *targets, "--config", *config,
     ]
     env = {**os.environ, "DIP_DATA_MIRROR": str(mirror)}
     say(f"snakemake --profile <test copy> --config {' '.join(config)}")
@@ -235,3 +240,66 @@ def test_a_failed_fit_is_reported_and_rerunning_completes(
     assert rerun.returncode == 0, rerun.tail()
     assert FAILING_FIT in rerun.fits()
     assert (workdir / output / "meta.json").exists()
+
+
+# A fit cut off by its time limit: Slurm's warning signal (a minute before a two-minute limit)
+# must reach `dip fit`, which saves its state; the profile's retries resubmit it and it resumes.
+LIMITED_FIT = "results/quick/fits/table1/base/barbara/seed0"
+
+
+def _fit_speed(workdir: Path, mirror: Path) -> float:
+    """Iterations per second of the quick Barbara fit on this machine now (one thread)."""
+    layer = workdir / "calibrate.yaml"
+    layer.write_text(yaml.safe_dump({"quick": {"iterations": 60}}))
+    cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(REPO / "config.yaml"), str(SHORT), str(layer), "--cores", "1",
+           LIMITED_FIT, "--config", *QUICK]
+    result = run(cmd, 600, env={**os.environ, "DIP_DATA_MIRROR": str(mirror)})
+    assert result.returncode == 0, result.stdout[-4000:]
+    meta = json.loads((workdir / LIMITED_FIT / "meta.json").read_text())
+    return meta["iterations"] / meta["wall_s"]
+
+
+def test_a_fit_cut_by_its_time_limit_resumes_and_equals_an_uninterrupted_one(
+    cluster, profile, tmp_path_factory, mirror
+):
+    settings = yaml.safe_load((profile / "config.yaml").read_text())
+    settings["retries"] = 10
+    settings["set-resources"]["fit"].update(runtime=2, slurm_extra="'--signal=TERM@60'")
+    limited = tmp_path_factory.mktemp("profile-limited")
+    (limited / "config.yaml").write_text(yaml.safe_dump(settings))
+
+    # About 50 s of fitting: more than one attempt (each is warned 30-60 s after it starts,
+    # start-up included), and within eleven even on a machine that slows down meanwhile.
+    speed = _fit_speed(tmp_path_factory.mktemp("calibrate"), mirror)
+    reference = tmp_path_factory.mktemp("reference")
+    iterations = max(200, int(50 * speed))
+    layer = tmp_path_factory.mktemp("layer") / "limited.yaml"
+    layer.write_text(yaml.safe_dump({"quick": {"iterations": iterations}}))
+    say(f"{speed:.1f} it/s here: the cut-off fit runs {iterations} iterations")
+    uninterrupted = run(
+        [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(reference),
+         "--configfile", str(REPO / "config.yaml"), str(SHORT), str(layer), "--cores", "1",
+         LIMITED_FIT, "--config", *QUICK],
+        900, env={**os.environ, "DIP_DATA_MIRROR": str(mirror)},
+    )
+    assert uninterrupted.returncode == 0, uninterrupted.stdout[-4000:]
+
+    workdir = tmp_path_factory.mktemp("limited")
+    done = snakemake(workdir, limited, QUICK, mirror, timeout=900,
+                     layers=(SHORT, layer), targets=(LIMITED_FIT,))
+    assert done.returncode == 0, done.tail()
+    attempts = [sub for sub in done.submissions() if sub.rule == "fit"]
+    states = [cluster.show_job(sub.slurm_id) for sub in attempts]
+    say("attempts: " + "; ".join(f"job {a.slurm_id} {j['JobState']} after {j['RunTime']} "
+                                 f"(limit {j['TimeLimit']})" for a, j in zip(attempts, states)))
+    assert len(attempts) >= 2, "the fit was never cut off"
+    assert [j["JobState"] for j in states] == ["FAILED"] * (len(states) - 1) + ["COMPLETED"]
+    # Each cut attempt ended on the warning, before Slurm's own kill at the limit.
+    assert all(j["RunTime"] < "00:02:00" for j in states)
+    log = (workdir / "logs/quick/fit/table1/base/barbara/seed0.log").read_text()
+    resumed = re.findall(r"resuming from iteration (\d+)", log)
+    assert resumed and 0 < int(resumed[-1]) < iterations, log[-2000:]
+    ours = np.load(workdir / LIMITED_FIT / "output.npy")
+    theirs = np.load(reference / LIMITED_FIT / "output.npy")
+    assert np.array_equal(ours, theirs), float(np.abs(ours - theirs).max())

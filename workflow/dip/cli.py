@@ -34,6 +34,7 @@ COMMANDS = {
     "study": ("dip.commands.study", "a study: variants against the base, curves, conclusion"),
     "snapshots": ("dip.commands.snapshots", "grid of intermediate outputs"),
     "report": ("dip.commands.report", "render the HTML and Markdown report"),
+    "report-partial": ("dip.commands.report_partial", "a target's report from the fits that finished"),
 }
 
 

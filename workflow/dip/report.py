@@ -18,7 +18,7 @@ from .durations import human_duration
 from .errors import DipError
 from .evaluate import read_json
 from .outputs import OUTPUTS
-from .tables import DISPLAY, fmt, read_csv, title
+from .tables import DISPLAY, fmt, read_csv, short, title
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -112,8 +112,11 @@ def spread(records: list[dict]) -> list[dict]:
 def conclusions(rows: list[dict], mode: str) -> list[str]:
     """Sentences computed from Table-1 rows (as read from table1.csv)."""
     images = [r for r in rows if r["image"] != "mean" and r["n_seeds"] and r["paper_dip"] is not None]
+    lacking = [r["label"] for r in rows if r["image"] != "mean" and short(r)]
+    partial = ([f"This table is partial: fits did not finish for {', '.join(lacking)}; the sentences "
+                "below cover the images with at least one finished fit."] if lacking else [])
     if not images:
-        return ["No Table-1 image has both our result and a paper value, so nothing can be compared yet."]
+        return partial + ["No Table-1 image has both our result and a paper value, so nothing can be compared yet."]
     n = len(images)
     diffs = [r["diff_vs_paper"] for r in images]
     ours = statistics.fmean(r["ours_psnr_mean"] for r in images)
@@ -121,7 +124,7 @@ def conclusions(rows: list[dict], mode: str) -> list[str]:
     mean_diff = statistics.fmean(diffs)
     close = [r for r in images if abs(r["diff_vs_paper"]) <= TOLERANCE_DB]
     worst = max(images, key=lambda r: abs(r["diff_vs_paper"]))
-    out = []
+    out = partial
     if mode == "quick":
         out.append("This is a quick smoke run with very few iterations on small crops: the numbers below "
                    "show that the pipeline runs end to end, not whether the paper reproduces.")
@@ -229,14 +232,16 @@ def ran_settings(meta: dict, barbara: str | None) -> dict[str, str]:
 
 def hyperparameters(exps: list[dict], records: list[dict]) -> list[dict]:
     """Per experiment whose preset the paper covers: paper vs official code vs what we ran (read
-    from the experiment's first fit; "–" everywhere when it has none)."""
+    from every base fit of the experiment, values that differ between fits joined by " / ";
+    "–" everywhere when it has none)."""
     out = []
     for exp in exps:
         facts = paper.HYPERPARAMETERS.get(exp["preset"])
         if not facts:
             continue
         mine = [r for r in records if r["experiment"] == exp["name"] and r.get("variant", "base") == "base"]
-        ran = ran_settings(mine[0]["meta"], padding(mine)) if mine else {}
+        runs = [ran_settings(r["meta"], padding(mine)) for r in mine]
+        ran = {k: " / ".join(dict.fromkeys(run[k] for run in runs)) for k in runs[0]} if runs else {}
         rows = [{"setting": setting, "paper": in_paper, "official": official, "ran": ran.get(setting, "–")}
                 for setting, in_paper, official in facts]
         out.append({"experiment": exp["name"], "preset": exp["preset"], "rows": rows,
@@ -291,14 +296,20 @@ def section_view(name: str, path: Path, out_file: Path) -> dict:
             "figure": link(path.with_name("section.png"), out_file, name)}
 
 
+#: The file each report kind's section is built around (as `dip report` takes it); a task
+#: section (`--section`) stands in for a table or a figure.
+_MAIN_FILE = {"paper_table": "table", "figure": "figure", "study": "study"}
+
+
 def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, str]],
             fits: dict[str, str], metrics: dict[str, str], out_file: Path,
-            names: list[str] | None = None) -> dict:
+            names: list[str] | None = None, partial: dict | None = None) -> dict:
     """Everything the templates show; image links are relative to `out_file`'s folder.
 
     ``sections`` maps each kind of file (table, figure, curves, snapshots, study) to
     experiment -> path; ``names`` are the experiments this report covers (default: all in
-    run_config).
+    run_config). ``partial`` marks a report made while some fits are missing: {"planned",
+    "finished", "missing": [fit ids], "sections": {experiment: [its missing slot ids]}}.
     """
     mode = run_config.get("mode", "paper")
     if mode not in ("paper", "quick"):
@@ -308,6 +319,11 @@ def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, 
     tables = [table_view(Path(p), mode, name, first=i == 0)
               for i, (name, p) in enumerate(sections.get("table", {}).items())]
     figures = [link(p, out_file, name) for name, p in sections.get("figure", {}).items()]
+    # A partial report's experiments whose main file could not be made from the fits it has.
+    lacking = (partial or {}).get("sections", {})
+    unbuilt = [{"name": e["name"], "kind": e.get("report"), "missing": lacking[e["name"]]} for e in exps
+               if lacking.get(e["name"]) and e["name"] not in sections.get(_MAIN_FILE.get(e.get("report")), {})
+               and e["name"] not in sections.get("section", {})]
     return {
         "mode": mode, "quick": mode == "quick",
         "experiments": exps,
@@ -317,6 +333,9 @@ def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, 
         "machine": flatten(run_config["machine"]) if isinstance(run_config.get("machine"), dict) else [],
         "tables": tables,
         "figures": figures,
+        "partial": partial,
+        "missing_figures": [u for u in unbuilt if u["kind"] == "figure"],
+        "unbuilt": [u for u in unbuilt if u["kind"] not in ("figure", "none")],
         "curves": [link(p, out_file, name) for name, p in sections.get("curves", {}).items()],
         "snapshots": [link(p, out_file, name) for name, p in sections.get("snapshots", {}).items()],
         "studies": [study_view(name, Path(p), out_file) for name, p in sections.get("study", {}).items()],

@@ -44,12 +44,17 @@ def best_of_trace(trace: dict[str, np.ndarray]) -> tuple[float | None, int | Non
 
 def summarise(spec: dict, traces: dict[str, dict[str, np.ndarray]]) -> dict:
     """The study's rows and conclusion from its spec (see dip.pipeline.reports.study_spec) and
-    the traces of its fits (fit folder -> trace columns)."""
+    the traces of its fits (fit folder -> trace columns).
+
+    A variant's ``missing`` (a partial report: "image/seedN" of fits that did not finish) is
+    carried into its rows, and an image whose fits all failed still gets a row.
+    """
     if not spec.get("variants"):
         raise DipError("study spec has no variants")
     variants = []
     for v in spec["variants"]:
-        images: dict[str, list[dict]] = {}
+        missing = v.get("missing", [])
+        images: dict[str, list[dict]] = {m.rsplit("/", 1)[0]: [] for m in missing}
         for f in v["fits"]:
             m = read_json(f["metrics"]) if f.get("metrics") else None
             best, best_it, last = best_of_trace(traces[f["fit"]]) if f["fit"] in traces else (None, None, None)
@@ -69,21 +74,26 @@ def summarise(spec: dict, traces: dict[str, dict[str, np.ndarray]]) -> dict:
                 "final_psnr": _mean([f["final_trace_psnr"] for f in fits]),
                 "best_psnr": _mean([f["best_psnr"] for f in fits]),
                 "best_iteration": _mean([f["best_iteration"] for f in fits]),
-                "scored": all(p is not None for p in psnr),
+                "scored": bool(fits) and all(p is not None for p in psnr),
+                "missing": [m.rsplit("/", 1)[1] for m in missing if m.rsplit("/", 1)[0] == image],
             })
         variants.append({
             "id": v["id"], "label": v["label"], "changes": v.get("changes", {}), "images": rows,
+            "missing": missing,
             "psnr_mean": _mean([r["psnr_mean"] for r in rows]),
             "ssim_mean": _mean([r["ssim_mean"] for r in rows]),
             "best_psnr": _mean([r["best_psnr"] for r in rows]),
             "final_psnr": _mean([r["final_psnr"] for r in rows]),
         })
+    lost = [f"{v['label']}: {m}" for v in variants for m in v["missing"]]
+    partial = [f"Partial: {len(lost)} fit{'s' if len(lost) != 1 else ''} of this study did not "
+               f"finish ({'; '.join(lost)}); the numbers below cover the fits that did."] if lost else []
     return {"experiment": spec["experiment"], "mode": spec.get("mode", "paper"),
-            "score": SCORE, "variants": variants, "conclusions": conclusions(variants)}
+            "score": SCORE, "variants": variants, "conclusions": partial + conclusions(variants)}
 
 
 def _seeds(variants: list[dict]) -> int:
-    return min((r["seeds"] for v in variants for r in v["images"]), default=0)
+    return min((r["seeds"] for v in variants for r in v["images"] if r["seeds"]), default=0)
 
 
 def conclusions(variants: list[dict]) -> list[str]:
@@ -169,12 +179,19 @@ def table_rows(summary: dict) -> list[list[str]]:
     rows = []
     for v in summary["variants"]:
         for r in v["images"]:
-            rows.append([v["label"], r["image"], pm(r["psnr_mean"], r["psnr_std"]),
+            image = r["image"] + (f" (missing: {', '.join(r['missing'])})" if r.get("missing") else "")
+            if not r["seeds"]:
+                rows.append([v["label"], image, "missing", "missing", "–", "–", "–"])
+                continue
+            rows.append([v["label"], image, pm(r["psnr_mean"], r["psnr_std"]),
                          pm(r["ssim_mean"], r["ssim_std"]).replace(".00", ".00"),
                          fmt(r["final_psnr"]), fmt(r["best_psnr"]),
                          "–" if r["best_iteration"] is None else f"{r['best_iteration']:.0f}"])
         if len(v["images"]) > 1:
-            rows.append([v["label"], "mean", fmt(v["psnr_mean"]), fmt(v["ssim_mean"], 3),
+            having = sum(r["psnr_mean"] is not None for r in v["images"])
+            lacking = any(not r["seeds"] for r in v["images"])
+            label = f"mean ({having} of {len(v['images'])} images)" if lacking else "mean"
+            rows.append([v["label"], label, fmt(v["psnr_mean"]), fmt(v["ssim_mean"], 3),
                          fmt(v["final_psnr"]), fmt(v["best_psnr"]), ""])
     return rows
 

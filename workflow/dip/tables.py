@@ -24,11 +24,12 @@ from .outputs import OUTPUTS
 
 #: CSV columns, in order. `image` is "mean" on the last row.
 COLUMNS = (
-    "image", "label", "n_seeds", "ours_psnr_mean", "ours_psnr_std", "ours_psnr_min",
+    "image", "label", "n_seeds", "n_expected", "ours_psnr_mean", "ours_psnr_std", "ours_psnr_min",
     "ours_psnr_max",
     "clean_psnr_mean", "clean_psnr_std", "clean_gain_mean", "clean_gain_std",
     "ema_psnr_mean", "ema_psnr_std", "ema_gain_mean", "ema_gain_std",
     "fullbt_psnr_mean", "fullbt_psnr_std", "fullbt_gain_mean", "fullbt_gain_std",
+    "fullbt_n_seeds", "fullbt_n_expected",
     "backtracks", "ours_psnr_uint8_mean", "ours_ssim_mean",
     "paper_dip", "published_dip_psnr", "paper_papyan", "published_papyan_psnr", "diff_vs_paper",
 )
@@ -41,7 +42,7 @@ IMPROVEMENTS = {
 }
 
 #: Numeric columns averaged on the mean row.
-_AVERAGED = COLUMNS[3:]
+_AVERAGED = COLUMNS[4:]
 
 
 def published_psnr(output_png: str | Path, gt_png: str | Path) -> float:
@@ -99,7 +100,9 @@ def _improvement(prefix: str, ours: dict[int, dict], theirs: dict[int, dict]) ->
 
 def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = None,
                 published_papyan: dict[str, float] | None = None,
-                full_backtracking: list[dict] | None = None) -> list[dict]:
+                full_backtracking: list[dict] | None = None,
+                expected: dict[str, int] | None = None,
+                expected_full_backtracking: dict[str, int] | None = None) -> list[dict]:
     """One row per image (paper order, then any other image), and a final mean row.
 
     `metrics` are metrics.json records (several seeds per image) of the paper-procedure fits,
@@ -108,19 +111,27 @@ def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = No
     published score. The mean row averages each column over the images that have our numbers
     (all images while none has), so our mean and the paper's mean cover the same images. Its
     n_seeds holds the number of images averaged.
+
+    `expected` (a partial report: image -> seeds planned) fills `n_expected`, so rows whose fits
+    did not all finish show as such; every expected image gets a row. On the mean row,
+    n_expected is the number of images planned. `expected_full_backtracking` does the same for
+    the full-backtracking fits (`fullbt_n_expected`).
     """
     published_dip = published_dip or {}
     published_papyan = published_papyan or {}
     by_image = _by_image(metrics)
     fullbt = _by_image(full_backtracking or [])
-    names = set(by_image) | set(published_dip) | set(published_papyan)
+    expected = expected or {}
+    names = set(by_image) | set(published_dip) | set(published_papyan) | set(expected)
     order = [i for i in paper.TABLE1_IMAGES if i in names] + sorted(names - set(paper.TABLE1_IMAGES))
 
     rows = []
     for image in order:
         recs = by_image.get(image, {})
         row = dict.fromkeys(COLUMNS)
-        row.update(image=image, label=paper.TABLE1_LABELS.get(image, image), n_seeds=len(recs))
+        row.update(image=image, label=paper.TABLE1_LABELS.get(image, image), n_seeds=len(recs),
+                   n_expected=expected.get(image), fullbt_n_seeds=len(fullbt.get(image, {})),
+                   fullbt_n_expected=(expected_full_backtracking or {}).get(image))
         if recs:
             s = _stats([_psnr(r, "output") for r in recs.values()])
             row.update(ours_psnr_mean=s["mean"], ours_psnr_std=s["std"], ours_psnr_min=s["min"],
@@ -147,7 +158,7 @@ def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = No
     # Before any fit has finished, the published columns are still worth a mean over all images.
     basis = [r for r in rows if r["n_seeds"]] or rows
     mean = dict.fromkeys(COLUMNS)
-    mean.update(image="mean", label="mean", n_seeds=len(basis))
+    mean.update(image="mean", label="mean", n_seeds=len(basis), n_expected=len(expected) or None)
     for col in _AVERAGED:
         vals = [r[col] for r in basis if r[col] is not None]
         if vals and len(vals) == len(basis):
@@ -192,7 +203,7 @@ def read_csv(path: str | Path) -> list[dict]:
                 row[c] = v
             elif c == "n_seeds":
                 row[c] = int(v)
-            elif c == "backtracks":
+            elif c in ("backtracks", "n_expected", "fullbt_n_seeds", "fullbt_n_expected"):
                 row[c] = int(float(v)) if v != "" else None
             else:
                 row[c] = float(v) if v != "" else None
@@ -200,9 +211,20 @@ def read_csv(path: str | Path) -> list[dict]:
     return rows
 
 
+def short(row: dict, prefix: str = "") -> bool:
+    """Whether fewer fits finished for this row than were planned (a partial report); with
+    ``prefix`` "fullbt_", its full-backtracking fits."""
+    expected = row.get(f"{prefix}n_expected")  # absent from rows made before partial reports
+    return expected is not None and (row.get(f"{prefix}n_seeds") or 0) < expected
+
+
 def title(mode: str, rows: list[dict]) -> str:
     n_images = sum(r["image"] != "mean" and r["n_seeds"] > 0 for r in rows)
-    base = f"Table 1: inpainting with 50 % of pixels missing, PSNR (dB), our results on {n_images} image(s)"
+    planned = sum(r["image"] != "mean" and bool(r["n_expected"]) for r in rows)
+    count = f"{n_images} of {planned}" if any(map(short, rows)) else f"{n_images}"
+    base = f"Table 1: inpainting with 50 % of pixels missing, PSNR (dB), our results on {count} image(s)"
+    if any(map(short, rows)):
+        base += " (PARTIAL: some fits did not finish)"
     if mode == "quick":
         return base + " (QUICK MODE: a smoke run with few iterations, not a reproduction)"
     return base
@@ -219,7 +241,7 @@ def spread_cell(row: dict, prefix: str) -> str:
     """'mean ± std' over seeds (std omitted for one seed and on the mean row)."""
     mean, std = row[f"{prefix}_psnr_mean"], row[f"{prefix}_psnr_std"]
     if not row["n_seeds"] or mean is None:
-        return "–"
+        return "missing" if short(row) and row["image"] != "mean" else "–"
     if row["image"] == "mean" or std is None:
         return fmt(mean)
     return f"{mean:.2f} ± {std:.2f}"
@@ -233,13 +255,24 @@ def improvement_cell(row: dict, prefix: str) -> str:
     """'mean ± std (gain)': the improvement's PSNR and its mean paired gain over ours."""
     cell = spread_cell(row, prefix)
     gain = row[f"{prefix}_gain_mean"]
-    return cell if cell == "–" or gain is None else f"{cell} ({gain:+.2f})"
+    if prefix == "fullbt" and row["image"] != "mean" and short(row, "fullbt_"):
+        have, planned = row["fullbt_n_seeds"] or 0, row["fullbt_n_expected"]
+        return "missing" if not have else f"{cell} ({have} of {planned} seeds)"
+    return cell if cell in ("–", "missing") or gain is None else f"{cell} ({gain:+.2f})"
+
+
+def seeds_cell(row: dict) -> str:
+    """Seeds of an image ("k of n" when some did not finish); on the mean row, the images
+    averaged when that is fewer than planned."""
+    if row["image"] == "mean":
+        return f"{row['n_seeds']} of {row['n_expected']} images" if short(row) else ""
+    return f"{row['n_seeds']} of {row['n_expected']}" if short(row) else str(row["n_seeds"])
 
 
 #: Markdown/HTML headers and the function giving each cell.
 DISPLAY = (
     ("Image", lambda r: r["label"] if r["image"] != "mean" else "**mean**"),
-    ("Seeds", lambda r: str(r["n_seeds"]) if r["image"] != "mean" else ""),
+    ("Seeds", seeds_cell),
     (f"{OUTPUTS['output'][0]} (mean ± std)", ours_cell),
     *((f"{name} (gain)", lambda r, p=prefix: improvement_cell(r, p))
       for prefix, (_, name) in IMPROVEMENTS.items()),
@@ -269,4 +302,9 @@ def to_markdown(rows: list[dict], mode: str) -> str:
         "The mean row averages over the images listed with our numbers.",
         "",
     ]
+    lacking = [f"{r['label']} ({r['n_seeds']} of {r['n_expected']} seeds)" for r in rows
+               if short(r) and r["image"] != "mean"]
+    if lacking:
+        lines += [f"**Partial:** fits did not finish for {', '.join(lacking)}. Images without a "
+                  "finished fit show \"missing\"; the mean row averages over the images that have one.", ""]
     return "\n".join(lines)

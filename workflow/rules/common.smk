@@ -4,6 +4,8 @@ import os
 import shlex
 import sys
 
+# `partial` itself would shadow functools.partial, which the code Snakemake generates calls.
+from dip.pipeline import partial as partial_reports
 from dip.pipeline import paths, reports
 
 # Rules call the `dip` console script. Append this interpreter's bin directory to PATH so it is

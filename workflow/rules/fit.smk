@@ -17,5 +17,7 @@ rule fit:
         runtime=lambda w: PLAN.runtime_minutes(fit_job(w)),
     params:
         args=lambda w: PLAN.fit_args(fit_job(w)),
+    # `exec`: the fit replaces the job's shell, so a scheduler's TERM reaches it alone and the
+    # Snakemake process that runs the job waits while it saves its state (docs/cluster.md).
     shell:
-        "OMP_NUM_THREADS={threads} dip fit {params.args:q} --out {output:q} > {log:q} 2>&1"
+        "OMP_NUM_THREADS={threads} exec dip fit {params.args:q} --out {output:q} > {log:q} 2>&1"

@@ -204,3 +204,24 @@ rule paper_report:
     shell:
         "dip report --run-config {input.run_config:q} --architecture {input.architecture:q}"
         " {params.args:q} --out-html {output.html:q} --out-md {output.md:q} > {log:q} 2>&1"
+
+
+rule partial_report:
+    """A target's report from the fits that finished, after a run with --keep-going in which
+    some failed: declared partial on its first line, every missing fit named."""
+    input:
+        unpack(lambda w: partial_reports.report_inputs(PLAN, w.target)),
+    output:
+        html=P(paths.PARTIAL_HTML),
+        md=P(paths.PARTIAL_MD),
+    log:
+        LOG("report", "{target}/partial_report"),
+    benchmark:
+        BENCH("report", "{target}/partial_report")
+    conda:
+        DIP_ENV
+    params:
+        config=lambda w: json.dumps(config),
+    shell:
+        "dip report-partial --config-json {params.config:q} --target {wildcards.target}"
+        " --out-html {output.html:q} --out-md {output.md:q} > {log:q} 2>&1"

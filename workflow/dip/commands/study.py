@@ -33,7 +33,9 @@ def run(args) -> int:
     traces = {f["fit"]: read_trace(Path(f["fit"]) / "trace.csv")
               for v in spec.get("variants", []) for f in v["fits"]}
     summary = summarise(spec, traces)
-    curves = {v["label"]: [traces[f["fit"]] for f in v["fits"]] for v in spec["variants"]}
+    # A partial report's missing fits are named in the legend: a mean over fewer fits says so.
+    curves = {v["label"] + (f" (missing: {', '.join(v['missing'])})" if v.get("missing") else ""):
+              [traces[f["fit"]] for f in v["fits"]] for v in spec["variants"]}
     save(study_curves(curves, f"{spec['experiment']}: PSNR while fitting, per variant"), args.out_png)
     write_text(args.out_json, json.dumps(summary, indent=2) + "\n")
     write_text(args.out_md, to_markdown(summary))

@@ -29,6 +29,11 @@ def add_arguments(p):
                    help="the authors' published DIP output")
     p.add_argument("--published-papyan", nargs="+", type=pair, default=[], metavar="IMAGE=PNG",
                    help="Papyan et al.'s published output")
+    p.add_argument("--expected", nargs="+", type=pair, default=[], metavar="IMAGE=SEEDS",
+                   help="seeds planned per image, for a report made while some fits are missing: "
+                        "rows with fewer show as partial")
+    p.add_argument("--expected-full-backtracking", nargs="+", type=pair, default=[], metavar="IMAGE=SEEDS",
+                   help="the same for the full-backtracking fits")
     p.add_argument("--mode", choices=("paper", "quick"), default="paper")
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
@@ -41,12 +46,21 @@ def _scores(outputs: dict[str, str], gts: dict[str, str], what: str) -> dict[str
     return {image: published_psnr(png, gts[image]) for image, png in outputs.items()}
 
 
+def _expected(pairs: list[tuple[str, str]], flag: str) -> dict[str, int]:
+    out = unique(pairs, flag)
+    try:
+        return {image: int(n) for image, n in out.items()}
+    except ValueError:
+        raise DipError(f"{flag}: seed counts must be integers, got {out}") from None
+
+
 def run(args) -> int:
     gts = unique(args.gt, "--gt")
     dip = _scores(unique(args.published_dip, "--published-dip"), gts, "--published-dip")
     papyan = _scores(unique(args.published_papyan, "--published-papyan"), gts, "--published-papyan")
     rows = table1_rows([read_json(m) for m in args.metrics], dip, papyan,
-                       [read_json(m) for m in args.metrics_full_backtracking])
+                       [read_json(m) for m in args.metrics_full_backtracking], _expected(args.expected, "--expected"),
+                       _expected(args.expected_full_backtracking, "--expected-full-backtracking"))
     write_text(args.out_csv, to_csv(rows))
     write_text(args.out_md, to_markdown(rows, args.mode))
     return 0

@@ -34,6 +34,12 @@ ARCHITECTURE = TARGET_REPORT + "/architecture.json"
 REPORT_HTML = TARGET_REPORT + "/report.html"
 REPORT_MD = TARGET_REPORT + "/report.md"
 
+#: A target's report from the fits that finished, after a run in which some failed.
+PARTIAL_REPORT = TARGET_REPORT + "/partial"
+PARTIAL_HTML = PARTIAL_REPORT + "/report.html"
+PARTIAL_MD = PARTIAL_REPORT + "/report.md"
+PARTIAL_SECTION = PARTIAL_REPORT + "/experiments/{experiment}"
+
 #: `make run`'s report (paper mode, target `all`), where the README points.
 PAPER_REPORT_HTML = "reports/report.html"
 PAPER_REPORT_MD = "reports/report.md"

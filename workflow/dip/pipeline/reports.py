@@ -142,13 +142,16 @@ def section_args(plan: Plan, name: str) -> list[str]:
 # paper table -------------------------------------------------------------------------------
 
 
-def _companion(plan: Plan, name: str) -> list[str]:
-    """Metrics of the experiment a paper table names as `full_backtracking` (the same fits
-    with full-state backtracking, a column of its own), when this mode runs it."""
+def companion(plan: Plan, name: str) -> str | None:
+    """The experiment a paper table names as `full_backtracking` (the same fits with
+    full-state backtracking, a column of its own), when this mode runs it."""
     other = plan.experiment(name).config.get("full_backtracking")
-    if other is None or other not in plan.experiments:
-        return []
-    return [s.fit.metrics for s in _scored(plan.slots_of(other, BASE))]
+    return other if other in plan.experiments else None
+
+
+def _companion(plan: Plan, name: str) -> list[str]:
+    other = companion(plan, name)
+    return [] if other is None else [s.fit.metrics for s in _scored(plan.slots_of(other, BASE))]
 
 
 def table_inputs(plan: Plan, name: str) -> dict[str, list[str]]:
@@ -159,17 +162,19 @@ def table_inputs(plan: Plan, name: str) -> dict[str, list[str]]:
             "published": published}
 
 
-def table_args(plan: Plan, name: str) -> list[str]:
-    slots = _scored(plan.slots_of(name, BASE))
-    images = list(dict.fromkeys(s.image for s in slots))
+def table_args(plan: Plan, name: str, finished: Plan | None = None) -> list[str]:
+    """`dip table1` arguments: every image's published outputs, and the metrics of the fits
+    of ``finished`` (a partial report's plan; default: all of them)."""
+    images = list(dict.fromkeys(s.image for s in _scored(plan.slots_of(name, BASE))))
+    scored = _scored((finished or plan).slots_of(name, BASE))
 
     def role(r):
         return [(i, p) for i in images if (p := _raw(plan, name, i, r))]
 
-    companion = _companion(plan, name)
+    fullbt = _companion(finished or plan, name)
     return [
-        "--metrics", *(s.fit.metrics for s in slots),
-        *(["--metrics-full-backtracking", *companion] if companion else []),
+        "--metrics", *(s.fit.metrics for s in scored),
+        *(["--metrics-full-backtracking", *fullbt] if fullbt else []),
         *_pairs("--gt", role("gt")),
         *_pairs("--published-dip", role("dip")),
         *_pairs("--published-papyan", role("papyan")),
@@ -220,22 +225,27 @@ def fit_dirs(plan: Plan, name: str) -> list[str]:
     return sorted({s.fit.out_dir for s in plan.slots_of(name, BASE)})
 
 
-def curves_args(plan: Plan, name: str) -> list[str]:
+def _title(text: str, note: str) -> str:
+    return f"{text} ({note})" if note else text
+
+
+def curves_args(plan: Plan, name: str, note: str = "") -> list[str]:
+    """`dip curves` arguments; ``note`` is added to the title (a partial report's missing fits)."""
     slots = plan.slots_of(name, BASE)
     args = _pairs("--trace", [(s.image, f"{s.fit.out_dir}/trace.csv") for s in slots])
     if plan.experiment(name).kind == "paper_table" and not is_section(plan, name):
         args.append("--paper-table1")
-    return args + ["--title", f"{name}: PSNR against the ground truth while fitting"]
+    return args + ["--title", _title(f"{name}: PSNR against the ground truth while fitting", note)]
 
 
-def snapshots_args(plan: Plan, name: str) -> list[str]:
+def snapshots_args(plan: Plan, name: str, note: str = "") -> list[str]:
     images = list(dict.fromkeys(s.image for s in plan.slots_of(name, BASE)))
     slots = [_first_seed(plan, name, i) for i in images]
     job = plan.fits[slots[0].fit]
     return [
         *_pairs("--dir", [(s.image, f"{s.fit.out_dir}/snapshots") for s in slots]),
         "--iterations", *map(str, job.snapshots),
-        "--title", f"{name}: the output while fitting (seed {slots[0].seed})",
+        "--title", _title(f"{name}: the output while fitting (seed {slots[0].seed})", note),
     ]
 
 
@@ -308,8 +318,14 @@ def report_inputs(plan: Plan, target: str) -> dict[str, list[str]]:
 
 
 def report_args(plan: Plan, target: str) -> list[str]:
+    return target_args(plan, target, [(name, files) for name, _, files in sections(plan, target)])
+
+
+def target_args(plan: Plan, target: str, files_by_experiment: list[tuple[str, dict[str, str]]]) -> list[str]:
+    """`dip report` arguments: each experiment's section files (role -> path) and the fits
+    the plan's slots read."""
     args = ["--experiments", *plan.target(target)] if plan.target(target) else []
-    for name, kind, files in sections(plan, target):
+    for name, files in files_by_experiment:
         for role, path in files.items():
             if role in ("table_csv", "figure_png", "curves", "snapshots", "study_json", "section_json"):
                 args += [f"--{role.split('_')[0]}", f"{name}={path}"]
