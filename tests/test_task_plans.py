@@ -163,3 +163,16 @@ def test_prepare_takes_a_flash_pair_without_a_ground_truth(tmp_path):
     assert prep["task"] == "flash" and prep["ground_truth"] is False and prep["size"] == [64, 64]
     assert main(["prepare", "--noflash", str(noflash), "--noise-sigma", "25", "--seed", "0",
                  "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_a_partial_report_rebuilds_a_task_section_from_the_finished_fits(config):
+    from dip.pipeline import partial
+
+    plan = pipeline.Plan(config)
+    missing = [s.fit for s in plan.slots_of("denoising") if s.seed == 1 and s.image == "denoising_color-f16"]
+    (sec,) = partial.sections(plan, "denoising", missing)
+    assert sec.missing == ["denoising/base/denoising_color-f16/1"]
+    (command,) = [c for c in sec.commands if c[0] == "section"]
+    spec = json.loads(command[command.index("--spec-json") + 1])
+    assert len(spec["fits"]) == 17 and all(f["fit"] != missing[0].out_dir for f in spec["fits"])
+    assert "/partial/" in command[command.index("--out-json") + 1]
