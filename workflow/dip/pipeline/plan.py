@@ -28,6 +28,7 @@ MASK_ROLES = {"authors": ("gt", "masked"), "published": ("gt", "mask"), "bernoul
 _ROLE_OPTIONS = {"gt": "--gt", "masked": "--masked", "mask": "--mask"}
 REPORT_KINDS = ("paper_table", "figure", "study", "none")
 
+
 def _denoising(exp: Experiment, ref: ImageRef) -> tuple[tuple[str, ...], list[str], int]:
     """Gaussian noise drawn once per image, from the image's own seed (not the fit's)."""
     sigma = float(exp.config.get("noise_sigma", 25))
