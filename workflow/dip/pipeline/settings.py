@@ -12,6 +12,7 @@ from dataclasses import asdict
 
 from ..errors import DipError
 from ..netspec import NET_KEYS, SkipConfig, with_overrides
+from ..precision import PRECISIONS
 from ..presets import Preset, get_preset
 
 #: key -> `dip fit` flag. Booleans are --flag / --no-flag; lists are comma-separated.
@@ -35,6 +36,7 @@ FLAGS = {
     "pad": "--pad",
     "conv_1x1": "--conv-1x1",
     "legacy": "--legacy",
+    "precision": "--precision",
 }
 KEYS = tuple(FLAGS)
 BOOLEAN = ("conv_1x1", "legacy")
@@ -93,6 +95,8 @@ def check(overrides: dict, where: str) -> None:
             ok = value in ("stride", "avg", "max", "lanczos")
         elif key == "pad":
             ok = value in ("reflection", "zero")
+        elif key == "precision":
+            ok = value in PRECISIONS
         if not ok:
             raise DipError(f"{where}: '{key}' cannot be {value!r}")
 
@@ -125,5 +129,6 @@ def resolve(preset_name: str, overrides: dict, where: str) -> dict:
         "input": kind,
         "input_channels": net.in_channels,
         "legacy": bool(overrides.get("legacy", False)),
+        "precision": overrides.get("precision", "faithful"),
         "net": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(net).items()},
     }
