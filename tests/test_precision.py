@@ -139,3 +139,11 @@ def test_fp32_fast_paths_take_the_step_eager_takes(path):
         torch.testing.assert_close(other["weight"][name][clear], eager["weight"][name][clear],
                                    rtol=1e-5, atol=1e-6, msg=name)
     assert sum(int((g.abs() > 1e-2 * scale).sum()) for g in eager["grad"].values()) > 1000
+
+
+def test_the_workflow_knows_the_same_modes():
+    from dip.pipeline import settings
+
+    assert settings.PRECISION == precision.PRECISIONS
+    assert settings.flags({"precision": "fast"}) == ["--precision", "fast"]
+    assert settings.resolve("table1", {}, "here")["precision"] == "faithful"

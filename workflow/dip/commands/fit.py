@@ -16,6 +16,10 @@ time, whichever comes first. SIGTERM, SIGINT or SIGUSR1 make the fit finish its 
 write a checkpoint and exit with code 75; rerunning the same command with --resume continues
 it. Two fits on the same --out are refused: the second exits with code 2 at once.
 
+On a machine with several GPUs (or DIP_FITS_PER_GPU above 1) a CUDA fit first takes a free
+GPU slot and waits while all are taken (dip.gpu_slots), so fits started side by side spread
+over the GPUs. --precision picks the numeric path (docs/performance.md); meta.json records it.
+
 One --seed sets the weights, the input z, the input-noise draws and a --mask-bernoulli mask
 (the same draw as `dip prepare --mask-bernoulli`); on the CPU the same seed gives a
 bit-identical output.
@@ -45,6 +49,7 @@ from ..devices import DEVICE_CHOICES, resolve_device
 from ..errors import DipError
 from ..fit import (BACKTRACK_MODES, CHECKPOINT, FitSettings, InjectedFailure, Stopped, fit,
                    load_checkpoint, stream_seeds)
+from ..gpu_slots import gpu_for_fit
 from ..hashes import sha256_file
 from ..images import load_image, save_image, to_tensor
 from ..locks import exclusive
@@ -348,10 +353,11 @@ EXIT_STOPPED = 75
 
 
 def run(args) -> int:
-    job = prepare(args)
-    out = Path(args.out)
-    with exclusive(out.with_name(f".{out.name}.lock"), f"fit directory {out}"):
-        return _run_locked(args, job, out)
+    with gpu_for_fit(resolve_device(args.device)):
+        job = prepare(args)
+        out = Path(args.out)
+        with exclusive(out.with_name(f".{out.name}.lock"), f"fit directory {out}"):
+            return _run_locked(args, job, out)
 
 
 def _run_locked(args, job: Job, out: Path) -> int:

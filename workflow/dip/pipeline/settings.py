@@ -12,7 +12,6 @@ from dataclasses import asdict
 
 from ..errors import DipError
 from ..netspec import NET_KEYS, SkipConfig, with_overrides
-from ..precision import PRECISIONS
 from ..presets import Preset, get_preset
 
 #: key -> `dip fit` flag. Booleans are --flag / --no-flag; lists are comma-separated.
@@ -41,6 +40,7 @@ FLAGS = {
 KEYS = tuple(FLAGS)
 BOOLEAN = ("conv_1x1", "legacy")
 BACKTRACK = ("official", "full", "off")
+PRECISION = ("faithful", "fast")  # dip.precision.PRECISIONS (which needs torch)
 
 
 def text(value) -> str:
@@ -96,7 +96,7 @@ def check(overrides: dict, where: str) -> None:
         elif key == "pad":
             ok = value in ("reflection", "zero")
         elif key == "precision":
-            ok = value in PRECISIONS
+            ok = value in PRECISION
         if not ok:
             raise DipError(f"{where}: '{key}' cannot be {value!r}")
 
