@@ -75,3 +75,8 @@ def test_fits_spread_over_several_gpus_take_a_fraction_of_the_time(config, capsy
     assert "34 fits to run on 4 x Some GPU:" in totals[4]
     days = {g: float(t.split("about ")[1].split()[0]) for g, t in totals.items()}
     assert days[4] == pytest.approx(days[1] / 4, rel=0.05)
+
+
+def test_cpu_fits_run_one_per_core(config, capsys, monkeypatch):
+    monkeypatch.setattr(estimate.os, "cpu_count", lambda: 8)
+    assert "34 fits to run on 8 x " in _estimate(config, capsys)

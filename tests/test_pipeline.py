@@ -261,3 +261,10 @@ def test_quick_fits_take_one_thread(config):
     paper, quick = pipeline.Plan(config), pipeline.Plan({**config, "mode": "quick"})
     assert {paper.threads(j) for j in paper.all_fits()} == {2}
     assert {quick.threads(j) for j in quick.all_fits()} == {1}
+    assert {paper.gpus(j) for j in paper.all_fits()} == {1}
+
+
+def test_cpu_fits_take_one_core_each_and_no_gpu_token(config):
+    """With `device: cpu` Snakemake runs one single-threaded fit per core."""
+    cpu = pipeline.Plan({**config, "device": "cpu"})
+    assert {(cpu.threads(j), cpu.gpus(j)) for j in cpu.all_fits()} == {(1, 0)}

@@ -21,8 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .devices import device_name, resolve_device, synchronize
 from .nets import build_net, count_params, make_input
 from .operators import build_operator
-from .precision import (COMPILE_MIN_ITERATIONS, Execution, apply_backend_flags, candidate_paths,
-                        capabilities, choose)
+from .precision import Execution, apply_backend_flags, candidate_paths, capabilities, choose
 
 
 def _problem(preset, size: int, device: torch.device, gen: torch.Generator):
@@ -161,13 +160,13 @@ def _report(preset, size: int, iterations: int, warmup: int, device: torch.devic
 
 def measure(preset, size: int, iterations: int, warmup: int = 1, device: str = "auto",
             precision: str = "faithful", seed: int = 0) -> dict:
-    """Time the path ``precision`` takes here (for a long fit) and, in the same run, fp32 eager.
+    """Time the path ``precision`` takes here and, in the same run, fp32 eager.
 
     The report is the path's figures with ``ratio_to_fp32_eager`` (fp32 eager's seconds per
     iteration over the path's: above 1 is faster) and fp32 eager's own figures.
     """
     device = resolve_device(device)
-    execution = choose(precision, capabilities(device), COMPILE_MIN_ITERATIONS)
+    execution = choose(precision, capabilities(device))
     same = dataclasses.replace(execution, precision=BASELINE.precision,
                                hardware_class=BASELINE.hardware_class) == BASELINE
     runs = measure_paths(preset, size, iterations, warmup, device,

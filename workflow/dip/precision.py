@@ -22,8 +22,6 @@ import torch
 PRECISIONS = ("faithful", "fast")
 #: CPU flags (as /proc/cpuinfo spells them) that mean bf16 arithmetic in hardware.
 NATIVE_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
-#: torch.compile's start-up (tens of seconds on a CPU) is only repaid by long fits.
-COMPILE_MIN_ITERATIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -89,26 +87,23 @@ def capabilities(device: torch.device) -> Capabilities:
     return Capabilities(device.type)
 
 
-def choose(precision: str, caps: Capabilities, iterations: int) -> Execution:
-    """The path of ``precision`` on ``caps`` for a fit of ``iterations`` steps.
+def choose(precision: str, caps: Capabilities) -> Execution:
+    """The path of ``precision`` on ``caps``.
 
-    The rules and the measurements behind each are in docs/performance.md.
+    The rules and the measurements behind each are in docs/performance.md. torch.compile is
+    one of the candidates `dip bench --all-paths` times, but no rule takes it: it lost to
+    eager on the AVX2 CPU and to channels_last alone on the AMX one.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     cls = caps.hardware_class
-    long_fit = iterations >= COMPILE_MIN_ITERATIONS
     if precision == "fast" and caps.native_bf16:
         # bf16 with NHWC: the fastest measured path on an AMX CPU; NHWC is what tensor cores
         # take without a layout conversion on a GPU. TF32 only touches what stays fp32.
         return Execution("fast", cls, bf16=True, channels_last=True,
                          tf32=caps.device_type == "cuda")
-    # fp32 in both modes from here on; only rounding order changes.
-    if cls == "cpu-bf16":
-        return Execution(precision, cls, channels_last=True)
-    if cls == "cpu-avx2":
-        return Execution(precision, cls, compile=long_fit)
-    return Execution(precision, cls)
+    # fp32 in both modes from here on: channels_last changes only the order of rounding.
+    return Execution(precision, cls, channels_last=cls == "cpu-bf16")
 
 
 def apply_backend_flags(execution: Execution) -> dict:

@@ -2,8 +2,7 @@
 
 Builds the preset's net, input and forward model at N x N with random images, runs warm-up
 steps, then times each of K steps with the device synchronised around it and reports the
-median, GFLOP/s achieved and peak memory. --precision picks the path as a fit would (for a
-fit long enough to compile); fp32 eager, today's default path, is measured in the same run
+median, GFLOP/s achieved and peak memory. --precision picks the path as a fit would; fp32 eager, today's default path, is measured in the same run
 and the ratio between the two is printed. --all-paths times every path the precision rules
 choose among on this hardware, in one run: the measurement behind docs/performance.md.
 """

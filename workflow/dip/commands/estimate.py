@@ -6,11 +6,12 @@ The cost of a fit is taken as proportional to iterations x pixels x its network'
 pixel, measured on the Table-1 network at --size x --size (fp32 eager, which no precision
 mode is slower than). On a machine with several GPUs the fits spread over them
 (dip.gpu_slots), so the wall time is the total divided by the GPUs; fits sharing one GPU
-(DIP_FITS_PER_GPU) share its throughput and are not counted as faster. On a CPU one fit at a
-time uses every core, as the measured step does.
+(DIP_FITS_PER_GPU) share its throughput and are not counted as faster. With `device: cpu`
+one single-threaded fit runs per core.
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -42,6 +43,17 @@ def _done(job: pipeline.FitJob) -> bool:
     return meta.is_file() and json.loads(meta.read_text()).get("iterations") == job.iterations
 
 
+def _fits_at_once(plan: pipeline.Plan, device) -> int:
+    """Fits that run side by side: one per GPU; with `device: cpu` one single-threaded fit per
+    core (the step is then measured on one thread, as each of them runs)."""
+    if device.type == "cuda":
+        return max(1, torch.cuda.device_count())
+    if device.type == "cpu" and plan.fits_on_cpu:
+        torch.set_num_threads(1)
+        return os.cpu_count() or 1
+    return 1
+
+
 def run(args) -> int:
     if args.configfile is not None:
         config = pipeline.load_config(args.configfile)
@@ -62,13 +74,13 @@ def run(args) -> int:
     if not todo:
         return 0
     device = resolve_device(config.get("device", "auto"))
+    at_once = _fits_at_once(plan, device)
     (step,) = measure_paths(get_preset("table1"), args.size, iterations=2, warmup=1,
                             device=device, executions=[Execution()])
     s_per_pixel_iter = step["s_per_iter"] / args.size**2
     total = sum(job.iterations * job.pixels * plan.cost_ratio(job) for job in todo)
-    gpus = max(1, torch.cuda.device_count()) if device.type == "cuda" else 1
-    estimate = total * s_per_pixel_iter / gpus
-    where = f"{gpus} x {device_name(device)}" if gpus > 1 else device_name(device)
+    estimate = total * s_per_pixel_iter / at_once
+    where = f"{at_once} x {device_name(device)}" if at_once > 1 else device_name(device)
     line = (f"{len(todo)} fits to run on {where}: about {human_duration(estimate)} of fitting "
             f"(measured {step['s_per_iter']:.3f} s per iteration at {args.size}x{args.size})")
     if config.get("mode") == "paper" and device.type == "cpu":

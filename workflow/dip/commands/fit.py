@@ -314,7 +314,7 @@ def prepare(args) -> Job:
         final_input=preset.final_input, trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
         checkpoint_minutes=args.checkpoint_minutes,
         snapshots=snapshots, seed=args.seed, fail_at_iteration=args.fail_at_iteration)
-    settings.execution = choose(args.precision, capabilities(device), settings.iterations)
+    settings.execution = choose(args.precision, capabilities(device))
     config = {
         "preset": asdict(preset), **asdict(settings), "precision": args.precision,
         "device": args.device,
