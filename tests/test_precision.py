@@ -149,3 +149,12 @@ def test_the_workflow_knows_the_same_modes():
     assert settings.PRECISION == precision.PRECISIONS
     assert settings.flags({"precision": "fast"}) == ["--precision", "fast"]
     assert settings.resolve("table1", {}, "here")["precision"] == "faithful"
+
+
+def test_the_report_names_the_path_each_fit_took():
+    from dip.report import precision_path
+
+    assert precision_path({"execution": Execution().as_dict()}) == "faithful: fp32 eager"
+    fast = choose("fast", HOPPER).as_dict()
+    assert precision_path({"execution": fast}) == "fast: bf16, channels_last, TF32"
+    assert precision_path({}) == "–"
