@@ -36,8 +36,8 @@ test: install           ## unit tests + quick end-to-end + browser check
 test-slurm: install     ## quick mode through a real local Slurm (root + apt)
 	bash tests/slurm/run_slurm_e2e.sh
 
-bench: install          ## engine speed: table1 preset, 256^2, CPU
-	$(BIN)/dip bench --preset table1 --size 256 --iterations 5 --json
+bench: install          ## engine speed, faithful and fast (each next to fp32 eager): table1, 256^2
+	for p in faithful fast; do $(BIN)/dip bench --preset table1 --size 256 --iterations 5 --precision $$p --json; done
 
 lint: install
 	$(BIN)/snakemake --lint

@@ -14,6 +14,7 @@ import numpy as np
 
 from dip.fit import TRACE_COLUMNS, FitSettings
 from dip.images import save_image
+from dip.precision import Execution
 from dip.presets import get_preset
 
 TABLE1 = ("barbara", "boat", "house")
@@ -44,8 +45,8 @@ def fit_config(preset: str, seed: int) -> dict:
     p = get_preset(preset)
     settings = FitSettings(iterations=ITERATIONS, lr=p.lr, reg_noise_std=p.reg_noise_std, seed=seed,
                            backtrack=p.backtrack, final_input=p.final_input)
-    return json.loads(json.dumps({"preset": asdict(p), **asdict(settings), "device": "cpu",
-                                  "device_type": "cpu", "legacy": False}))
+    return json.loads(json.dumps({"preset": asdict(p), **asdict(settings), "precision": "faithful",
+                                  "device": "cpu", "device_type": "cpu", "legacy": False}))
 
 
 def write_fit(fit: Path, gt_prepared: np.ndarray, seed: int, noise: float, preset: str) -> None:
@@ -70,7 +71,8 @@ def write_fit(fit: Path, gt_prepared: np.ndarray, seed: int, noise: float, prese
         "config": fit_config(preset, seed), "preset": preset, "seed": seed, "device": "cpu", "device_name": "Synthetic CPU",
         "torch_version": "2.13.0", "iterations": ITERATIONS, "wall_s": 2.0 + seed, "it_per_s": ITERATIONS / (2.0 + seed),
         "backtracks": seed, "backtrack": get_preset(preset).backtrack,
-        "final_input": get_preset(preset).final_input, "params": 3002627 if preset == "text_inpainting" else 2217573, "image_size": list(gt_prepared.shape[:2]),
+        "final_input": get_preset(preset).final_input, "execution": Execution().as_dict(),
+        "params": 3002627 if preset == "text_inpainting" else 2217573, "image_size": list(gt_prepared.shape[:2]),
     }
     (fit / "meta.json").write_text(json.dumps(meta))
 

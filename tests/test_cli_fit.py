@@ -180,6 +180,33 @@ def test_resume_auto_continues_a_matching_checkpoint(files, tmp_path, capsys):
     assert (straight / "output.npy").read_bytes() == (resumed / "output.npy").read_bytes()
 
 
+def test_resume_refuses_another_precision(files, capsys):
+    assert table1(files, "--checkpoint-every", 2, "--fail-at-iteration", 2) == 1
+    capsys.readouterr()
+    assert table1(files, "--checkpoint-every", 2, "--precision", "fast", "--resume") == 2
+    assert "precision" in capsys.readouterr().err
+
+
+def test_resume_keeps_the_checkpoints_path_on_other_hardware(files, tmp_path, monkeypatch, capsys):
+    """A fast fit begun on a CPU with AMX (bf16, channels_last) and resumed on an AVX2-only one
+    goes on in bf16, and ends bit-identical to the uninterrupted fit."""
+    from dip import precision
+
+    amx = frozenset({"avx2", "avx512_bf16", "amx_bf16"})
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    common = ("--checkpoint-every", 2, "--precision", "fast")
+    monkeypatch.setattr(precision, "cpu_flags", lambda: amx)
+    assert table1(files, *common, out=straight) == 0
+    assert table1(files, *common, "--fail-at-iteration", 2, out=resumed) == 1
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
+    capsys.readouterr()
+    assert table1(files, *common, "--resume", out=resumed) == 0
+    assert "resuming from iteration 2" in capsys.readouterr().err
+    ex = json.loads((resumed / "meta.json").read_text())["execution"]
+    assert (ex["bf16"], ex["channels_last"], ex["hardware_class"]) == (True, True, "cpu-bf16")
+    assert (straight / "output.npy").read_bytes() == (resumed / "output.npy").read_bytes()
+
+
 def test_resume_without_checkpoint_starts_afresh(files, capsys):
     assert table1(files, "--resume") == 0
     assert "starting afresh" in capsys.readouterr().err

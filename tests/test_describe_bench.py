@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from dip import cli
+from dip import cli, precision
 from dip.presets import get_preset
 
 BENCH_KEYS = {
     "s_per_iter", "it_per_s", "peak_mem_mb", "mem_kind", "gflop_per_iter", "device", "device_name",
-    "torch_version", "params", "size", "preset", "iterations", "warmup", "amp", "channels_last", "compile",
-    "cpu_s_per_iter",
+    "torch_version", "params", "size", "preset", "iterations", "warmup", "precision", "bf16",
+    "channels_last", "compile", "tf32", "cpu_s_per_iter", "gflop_per_s", "ratio_to_fp32_eager", "fp32_eager",
 }
 
 
@@ -66,7 +66,9 @@ def test_bench_json_reports_a_training_step(dip):
     assert (r["preset"], r["size"], r["params"], r["device"]) == ("table1", 64, 2217573, "cpu")
     assert r["s_per_iter"] > 0 and r["it_per_s"] == pytest.approx(1 / r["s_per_iter"])
     assert r["mem_kind"] == "process_peak_rss" and r["peak_mem_mb"] > 0
-    assert (r["amp"], r["channels_last"], r["compile"], r["iterations"], r["warmup"]) == (None, False, False, 2, 0)
+    assert (r["precision"], r["bf16"], r["tf32"], r["iterations"], r["warmup"]) == ("faithful", False, False, 2, 0)
+    assert r["gflop_per_s"] == pytest.approx(r["gflop_per_iter"] / r["s_per_iter"])
+    assert r["ratio_to_fp32_eager"] == pytest.approx(r["fp32_eager"]["s_per_iter"] / r["s_per_iter"])
     # forward + backward of the convolutions: about 3x the forward FLOPs, which are
     # 2 * 9 * 132 * 128 * 64 * 64 for the finest decoder conv alone
     assert r["gflop_per_iter"] > 3 * 2 * 9 * 132 * 128 * 64 * 64 / 1e9
@@ -84,12 +86,15 @@ def test_bench_runs_every_kind_of_task(dip, preset):
     assert code == 0 and json.loads(out)["preset"] == preset
 
 
-def test_bench_fast_flags_are_reported(dip):
+def test_bench_fast_reports_the_path_this_cpu_takes(dip, monkeypatch):
+    """On an AVX2-only CPU fast mode takes no bf16; the path and fp32 eager are both timed."""
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
     code, out, _ = dip("bench", "--preset", "table1", "--size", "40", "--iterations", "1", "--warmup", "0",
-                       "--amp", "bf16", "--channels-last", "--json")
+                       "--precision", "fast", "--json")
     assert code == 0
     r = json.loads(out)
-    assert (r["amp"], r["channels_last"]) == ("bf16", True)
+    assert (r["precision"], r["hardware_class"], r["bf16"]) == ("fast", "cpu-avx2", False)
+    assert r["fp32_eager"]["s_per_iter"] > 0 and r["ratio_to_fp32_eager"] > 0
 
 
 @pytest.mark.parametrize(

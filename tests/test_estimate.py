@@ -57,3 +57,26 @@ def test_a_target_or_the_fits_still_to_run_are_estimated(config, capsys):
     fits = ["results/quick/fits/architecture/scales=6/house/seed0", "results/quick/fits/table1/base/man/seed0"]
     assert run_command(estimate, [*full, "--mode", "quick", "--fits", *fits]) == 0
     assert capsys.readouterr().err.startswith("dip estimate: 2 fits to run on ")
+
+
+def test_fits_spread_over_several_gpus_take_a_fraction_of_the_time(config, capsys, monkeypatch):
+    """The same measured step: four GPUs run the fits in a quarter of one GPU's time."""
+    import torch
+
+    monkeypatch.setattr(estimate, "resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(estimate, "device_name", lambda device: "Some GPU")
+    monkeypatch.setattr(estimate, "measure_paths", lambda *a, **k: [{"s_per_iter": 0.5}])
+    totals = {}
+    for gpus in (1, 4):
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+        err = _estimate({**config, "device": "auto"}, capsys)
+        totals[gpus] = err
+    assert "34 fits to run on Some GPU:" in totals[1]
+    assert "34 fits to run on 4 x Some GPU:" in totals[4]
+    days = {g: float(t.split("about ")[1].split()[0]) for g, t in totals.items()}
+    assert days[4] == pytest.approx(days[1] / 4, rel=0.05)
+
+
+def test_cpu_fits_run_one_per_core(config, capsys, monkeypatch):
+    monkeypatch.setattr(estimate.os, "cpu_count", lambda: 8)
+    assert "34 fits to run on 8 x " in _estimate(config, capsys)

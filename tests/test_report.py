@@ -93,6 +93,7 @@ def test_tables_come_from_the_files(run):
     metas = [json.loads(p.read_text()) for p in (root / "results/fits/table1").glob("*/seed*/meta.json")]
     total = sum(m["wall_s"] for m in metas)
     assert f"{total:.1f} s" in runtime and "Synthetic CPU" in runtime and "2.13.0" in runtime
+    assert "<td>faithful: fp32 eager</td>" in runtime
 
 
 def test_conclusion_sentences_match_the_numbers(run):

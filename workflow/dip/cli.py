@@ -18,6 +18,8 @@ COMMANDS = {
     "fit": ("dip.commands.fit", "fit a Deep Image Prior network to one image"),
     "describe": ("dip.commands.describe", "layer table and parameter count of a preset's network"),
     "bench": ("dip.commands.bench", "time training steps of a preset's network"),
+    "compare-precision": ("dip.commands.compare_precision",
+                          "final PSNR of faithful and fast fits of the same images and seeds"),
     # data
     "download": ("dip.commands.download", "fetch registry files and verify their sha256"),
     "mask": ("dip.commands.mask", "make a mask (Bernoulli, recovered, or rendered text)"),

@@ -58,6 +58,7 @@ from .durations import human_duration
 from .images import save_image, to_array
 from .nets import count_params
 from .outputs import OUTPUTS
+from .precision import Execution, apply_backend_flags
 
 TRACE_COLUMNS = ("iteration", "loss", "psnr_observed", "psnr_gt", "psnr_clean_gt", "psnr_ema_gt",
                  "elapsed_s")
@@ -86,9 +87,7 @@ class FitSettings:
     final_input: str = "noisy"     # one of FINAL_INPUTS: what `output` is fed
     snapshots: tuple[int, ...] = ()
     seed: int = 0
-    amp: str | None = None         # "bf16": autocast the forward pass
-    channels_last: bool = False
-    compile: bool = False
+    execution: Execution = Execution()  # the numeric path (dip.precision); fp32 eager by default
     fail_at_iteration: int | None = None  # raise InjectedFailure after this iteration
 
 
@@ -320,35 +319,124 @@ def _check_settings(s: FitSettings) -> None:
         raise ValueError(f"final_input must be one of {FINAL_INPUTS}, got {s.final_input!r}")
 
 
+class _Run:
+    """One fit's fixed parts (net, input z, forward model, target) and what reads them: the
+    forward pass on the chosen path, the training step, the backtracking checks and the
+    output images. The loop in ``fit`` only says when each is done."""
+
+    def __init__(self, net: nn.Module, z: torch.Tensor, operator: nn.Module, target: torch.Tensor,
+                 settings: FitSettings, state: FitState, progress: _Progress):
+        self.s, self.state, self.progress = settings, state, progress
+        self.z, self.operator, self.target = z, operator, target
+        self.target_np = to_array(target)
+        self.model = torch.compile(net) if settings.execution.compile else net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The net, under bf16 autocast when the path says so (its output back in fp32)."""
+        if not self.s.execution.bf16:
+            return self.model(x)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            return self.model(x).to(x.dtype)
+
+    def train_step(self, it: int) -> torch.Tensor:
+        """Iteration ``it`` (1-based): output, loss, gradient, the official check when due,
+        then Adam's step and the average. Nothing waits for the device unless the check runs.
+        Returns the (detached) loss."""
+        s, state = self.s, self.state
+        state.iteration = it - 1  # the weights after it - 1 updates produce this output
+        out = self.forward(state.draw_input(self.z, s.reg_noise_std))
+        loss = data_loss(self.operator, out, self.target)
+        state.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        loss = loss.detach()
+        state.nonfinite |= ~torch.isfinite(loss)
+        take_step = True
+        if s.backtrack == "official" and (it - 1) % s.backtrack_every == 0:
+            take_step = self.official_check(out, it)
+        if take_step:
+            state.opt.step()
+            state.ema = update_ema(state.ema, out, s.ema_weight)
+        state.iteration = it
+        return loss
+
+    @torch.no_grad()
+    def observed_psnr(self, out: torch.Tensor) -> float:
+        return metrics.psnr(to_array(self.operator(out.detach())), self.target_np)
+
+    @torch.no_grad()
+    def outputs(self) -> dict[str, torch.Tensor]:
+        """The three images at the current weights (train mode: BN on the batch's statistics)."""
+        s, state = self.s, self.state
+        clean = self.forward(self.z)
+        final = clean if s.final_input == "clean" or s.reg_noise_std <= 0 else \
+            self.forward(state.last_input(self.z, s.reg_noise_std))
+        return {"output": final, "output_clean": clean,
+                "ema": final if state.ema is None else state.ema}
+
+    def _backtrack(self, it: int, why: str, full: bool) -> None:
+        self.state.restore(full)
+        what = "weights, Adam state and average" if full else "weights"
+        self.progress.message(f"iter {it}: backtracking ({why}); restored the {what} of iteration "
+                              f"{self.state.good['iteration']} ({self.state.backtracks} so far)")
+
+    def official_check(self, out: torch.Tensor, it: int) -> bool:
+        """The notebook's check on this iteration's training output, before the step.
+        Returns whether the step should still be taken."""
+        state = self.state
+        psnr_observed = self.observed_psnr(out)
+        if bool(state.nonfinite) or not math.isfinite(psnr_observed):
+            self._backtrack(it, "non-finite loss", full=True)
+            state.nonfinite.zero_()
+            return False
+        if psnr_observed - state.good["psnr_observed"] < -self.s.backtrack_drop_db:
+            self._backtrack(it, f"observed PSNR {psnr_observed:.2f} dB, last good "
+                            f"{state.good['psnr_observed']:.2f} dB", full=False)
+        else:
+            state.good = state.copy(psnr_observed)
+        return True
+
+    def full_check(self, it: int) -> None:
+        """Our check: ``net(z)`` after the step; a failure restores the whole state."""
+        state = self.state
+        with torch.no_grad():
+            psnr_observed = self.observed_psnr(self.forward(self.z))
+        if bool(state.nonfinite) or not math.isfinite(psnr_observed) or \
+                psnr_observed < state.good["psnr_observed"] - self.s.backtrack_drop_db:
+            self._backtrack(it, f"observed PSNR {psnr_observed:.2f} dB, last good "
+                            f"{state.good['psnr_observed']:.2f} dB", full=True)
+        else:
+            state.good = state.copy(psnr_observed)
+        state.nonfinite.zero_()
+
+
+def _peak_gpu_memory_mb(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    return round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+
+
 def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: torch.Tensor,
         out_dir: str | Path, settings: FitSettings, gt: np.ndarray | None = None,
         resume: bool = False, info: dict | None = None,
         log: Callable[[str], None] = _stderr) -> FitResult:
     """Fit ``net`` so that ``operator(net(net_input))`` matches ``target``; write the fit's files.
 
-    Everything runs on ``net_input``'s device and in its dtype. ``gt`` (an array like the
-    output) only feeds the trace. ``info`` goes into meta.json as given (config, preset,
-    seed). With ``resume`` the loop continues from ``out_dir/checkpoint.pt``; on the CPU the
-    result is bit-identical to an uninterrupted run.
+    Everything runs on ``net_input``'s device, in fp32 or on the path ``settings.execution``
+    names. ``gt`` (an array like the output) only feeds the trace. ``info`` goes into
+    meta.json as given (config, preset, seed). With ``resume`` the loop continues from
+    ``out_dir/checkpoint.pt``; on the CPU the result is bit-identical to an uninterrupted run.
     """
     s = settings
     _check_settings(s)
     out_dir = Path(out_dir)
     (out_dir / "snapshots").mkdir(parents=True, exist_ok=True)
     device = net_input.device
-    memory_format = torch.channels_last if s.channels_last else torch.contiguous_format
+    backend_flags = apply_backend_flags(s.execution)
+    memory_format = torch.channels_last if s.execution.channels_last else torch.contiguous_format
     net = net.to(device, memory_format=memory_format)
     z = net_input.to(memory_format=memory_format)
-    operator, target = operator.to(device), target.to(device)
-    target_np = to_array(target)
-    compiled = torch.compile(net) if s.compile else net
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        """The net, under bf16 autocast when asked (its output back in the input's dtype)."""
-        if s.amp != "bf16":
-            return compiled(x)
-        with torch.autocast(device.type, dtype=torch.bfloat16):
-            return compiled(x).to(x.dtype)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
 
     noise_gen = torch.Generator(device=device)
     noise_gen.manual_seed(stream_seeds(s.seed).noise)
@@ -358,52 +446,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
         log(f"resuming from iteration {state.iteration}")
     start = state.iteration
     progress = _Progress(s.iterations, start, log)
-
-    @torch.no_grad()
-    def observed_psnr(out: torch.Tensor) -> float:
-        return metrics.psnr(to_array(operator(out.detach())), target_np)
-
-    @torch.no_grad()
-    def outputs() -> dict[str, torch.Tensor]:
-        """The three images at the current weights (train mode: BN on the batch's statistics)."""
-        clean = forward(z)
-        final = clean if s.final_input == "clean" or s.reg_noise_std <= 0 else \
-            forward(state.last_input(z, s.reg_noise_std))
-        return {"output": final, "output_clean": clean,
-                "ema": final if state.ema is None else state.ema}
-
-    def backtrack(why: str, full: bool) -> None:
-        state.restore(full)
-        what = "weights, Adam state and average" if full else "weights"
-        progress.message(f"iter {it}: backtracking ({why}); restored the {what} of iteration "
-                         f"{state.good['iteration']} ({state.backtracks} so far)")
-
-    def official_check(out: torch.Tensor) -> bool:
-        """The notebook's check on this iteration's training output, before the step.
-        Returns whether the step should still be taken."""
-        psnr_observed = observed_psnr(out)
-        if bool(state.nonfinite) or not math.isfinite(psnr_observed):
-            backtrack("non-finite loss", full=True)
-            state.nonfinite.zero_()
-            return False
-        if psnr_observed - state.good["psnr_observed"] < -s.backtrack_drop_db:
-            backtrack(f"observed PSNR {psnr_observed:.2f} dB, last good "
-                      f"{state.good['psnr_observed']:.2f} dB", full=False)
-        else:
-            state.good = state.copy(psnr_observed)
-        return True
-
-    def full_check() -> None:
-        """Our check: ``net(z)`` after the step; a failure restores the whole state."""
-        with torch.no_grad():
-            psnr_observed = observed_psnr(forward(z))
-        if bool(state.nonfinite) or not math.isfinite(psnr_observed) or \
-                psnr_observed < state.good["psnr_observed"] - s.backtrack_drop_db:
-            backtrack(f"observed PSNR {psnr_observed:.2f} dB, last good "
-                      f"{state.good['psnr_observed']:.2f} dB", full=True)
-        else:
-            state.good = state.copy(psnr_observed)
-        state.nonfinite.zero_()
+    run = _Run(net, z, operator.to(device), target.to(device), s, state, progress)
 
     snapshots = {i for i in s.snapshots if 0 < i <= s.iterations}
     t0 = last_checkpoint = time.perf_counter()
@@ -412,36 +455,21 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
         stop = stack.enter_context(_stop_requests())
         stack.callback(progress.close)
         for it in range(start + 1, s.iterations + 1):
-            # --- one training step; nothing here waits for the device ---
-            state.iteration = it - 1  # the weights after it - 1 updates produce this output
-            out = forward(state.draw_input(z, s.reg_noise_std))
-            loss = data_loss(operator, out, target)
-            state.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            loss = loss.detach()
-            state.nonfinite |= ~torch.isfinite(loss)
-            take_step = True
-            if s.backtrack == "official" and (it - 1) % s.backtrack_every == 0:
-                take_step = official_check(out)  # synchronises, every K-th iteration only
-            if take_step:
-                state.opt.step()
-                state.ema = update_ema(state.ema, out, s.ema_weight)
-            state.iteration = it
+            loss = run.train_step(it)
             progress.step()
-
             # --- below: only every few iterations (these synchronise) ---
             if s.backtrack == "full" and (it % s.backtrack_every == 0 or it == s.iterations):
-                full_check()
+                run.full_check(it)
             row_due = it % s.trace_every == 0 or it == s.iterations
             if row_due or it in snapshots:
-                images = outputs()
+                images = run.outputs()
                 if it in snapshots:
                     save_image(out_dir / "snapshots" / f"iter_{it:06d}.png",
                                to_array(images["output"]))
                 if row_due:
                     state.elapsed_s = elapsed_before + time.perf_counter() - t0
                     row = {"iteration": it, "loss": float(loss),
-                           "psnr_observed": observed_psnr(images["output"]),
+                           "psnr_observed": run.observed_psnr(images["output"]),
                            **_gt_scores(images, gt), "elapsed_s": round(state.elapsed_s, 3)}
                     state.trace.append(row)
                     progress.report(row, (it - start) / (time.perf_counter() - t0))
@@ -457,15 +485,18 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
             if it == s.fail_at_iteration:
                 raise InjectedFailure(f"injected failure at iteration {it}")
 
-    images = {name: to_array(img) for name, img in outputs().items()}
+    images = {name: to_array(img) for name, img in run.outputs().items()}
     wall_s = elapsed_before + time.perf_counter() - t0
     for name, img in images.items():
         _write_array_and_png(out_dir, name, img)
     _write_trace(out_dir / "trace.csv", state.trace)
     it_per_s = s.iterations / wall_s if wall_s > 0 else 0.0
     meta = {**(info or {}), "device": str(device), "device_name": device_name(device),
-            "torch_version": torch.__version__, "iterations": s.iterations,
+            "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+            "iterations": s.iterations,
             "wall_s": round(wall_s, 3), "it_per_s": round(it_per_s, 3),
+            "execution": s.execution.as_dict(), "backend_flags": backend_flags,
+            "peak_gpu_memory_mb": _peak_gpu_memory_mb(device),
             "backtracks": state.backtracks, "backtrack": s.backtrack, "final_input": s.final_input,
             "outputs": {name: text for name, (_, text) in OUTPUTS.items()}, "params": count_params(net),
             "image_size": list(images["output"].shape[:2])}

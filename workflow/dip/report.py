@@ -65,8 +65,19 @@ def fit_records(fits: dict[str, str], metrics: dict[str, str] | None = None) -> 
     return records
 
 
+def precision_path(meta: dict) -> str:
+    """A fit's precision mode and the path it took (docs/performance.md), e.g.
+    "fast: bf16, channels_last"; "–" for a fit from before the modes existed."""
+    ex = meta.get("execution")
+    if not isinstance(ex, dict):
+        return "–"
+    taken = [name for name in ("bf16", "channels_last", "compile") if ex.get(name)]
+    return f"{ex.get('precision', '?')}: {', '.join(taken) or 'fp32 eager'}" + (", TF32" if ex.get("tf32") else "")
+
+
 def runtime(records: list[dict]) -> list[dict]:
-    """Per experiment: device, torch version, seconds per iteration and total compute time."""
+    """Per experiment: device, precision path, torch version, seconds per iteration and total
+    compute time."""
     by_exp: dict[str, list[dict]] = {}
     for r in records:
         by_exp.setdefault(r["experiment"], []).append(r["meta"])
@@ -77,6 +88,7 @@ def runtime(records: list[dict]) -> list[dict]:
         rows.append({
             "experiment": exp, "fits": len(metas),
             "device": ", ".join(sorted({str(m.get("device_name") or m.get("device") or "?") for m in metas})),
+            "precision": ", ".join(sorted({precision_path(m) for m in metas})),
             "torch": ", ".join(sorted({str(m.get("torch_version", "?")) for m in metas})),
             "s_per_iter": fmt(sum(wall) / sum(its), 4) if wall and its and len(wall) == len(its) and sum(its) else "–",
             "total_s": sum(wall),

@@ -12,7 +12,7 @@ rule fit:
         DIP_ENV
     threads: lambda w: PLAN.threads(fit_job(w))
     resources:
-        gpu=1,
+        gpu=lambda w: PLAN.gpus(fit_job(w)),
         mem_mb=lambda w: PLAN.mem_mb(fit_job(w)),
         runtime=lambda w: PLAN.runtime_minutes(fit_job(w)),
     params:

@@ -2,19 +2,21 @@
 
 Builds the preset's net, input and forward model at N x N with random images, runs warm-up
 steps, then times each of K steps with the device synchronised around it and reports the
-median, peak memory and the FLOPs of one step. Fast paths (bf16 autocast, channels-last,
-torch.compile) are opt-in; the default is plain fp32.
+median, GFLOP/s achieved and peak memory. --precision picks the path as a fit would; fp32 eager, today's default path, is measured in the same run
+and the ratio between the two is printed. --all-paths times every path the precision rules
+choose among on this hardware, in one run: the measurement behind docs/performance.md.
 """
 
 from __future__ import annotations
 
 import json
 
-from ..benchmark import measure
+from ..benchmark import measure, measure_all
 from ..devices import DEVICE_CHOICES
 from ..errors import DipError
 from ..netspec import min_size
 from ..presets import get_preset
+from ._precision import add_precision_argument
 
 
 def add_arguments(p) -> None:
@@ -23,9 +25,9 @@ def add_arguments(p) -> None:
     p.add_argument("--iterations", type=int, default=5, help="timed training steps")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
-    p.add_argument("--amp", choices=["bf16"], default=None, help="autocast the forward pass")
-    p.add_argument("--channels-last", action="store_true", help="NHWC memory format")
-    p.add_argument("--compile", action="store_true", help="torch.compile the network")
+    add_precision_argument(p)
+    p.add_argument("--all-paths", action="store_true",
+                   help="time every candidate path of this hardware instead (ignores --precision)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -39,13 +41,36 @@ def run(args) -> int:
         raise DipError(f"size {args.size} is not a multiple of the SR factor {preset.sr_factor}")
     if args.iterations < 1 or args.warmup < 0:
         raise DipError("need --iterations >= 1 and --warmup >= 0")
-    result = measure(preset, args.size, args.iterations, args.warmup, args.device, args.amp,
-                     args.channels_last, args.compile, args.seed)
-    s_per_iter, peak_mb, mem_kind = result["s_per_iter"], result["peak_mem_mb"], result["mem_kind"]
+    if args.all_paths:
+        return _all_paths(args, preset)
+    r = measure(preset, args.size, args.iterations, args.warmup, args.device, args.precision,
+                args.seed)
     if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"{preset.name} {args.size}x{args.size} on {result['device_name']} ({result['device']}): "
-              f"{s_per_iter:.4f} s/it, {result['it_per_s']:.2f} it/s, "
-              f"{result['gflop_per_iter']:.1f} GFLOP/it, peak {peak_mb:.0f} MB ({mem_kind})")
+        print(json.dumps(r))
+        return 0
+    path = _path_name(r)
+    base = r["fp32_eager"]
+    print(f"{preset.name} {args.size}x{args.size} on {r['device_name']} ({r['device']}), "
+          f"{r['precision']} ({path}): {r['s_per_iter']:.4f} s/it, {r['it_per_s']:.2f} it/s, "
+          f"{r['gflop_per_s']:.1f} GFLOP/s, peak {r['peak_mem_mb']:.0f} MB ({r['mem_kind']}); "
+          f"fp32 eager {base['s_per_iter']:.4f} s/it, peak {base['peak_mem_mb']:.0f} MB: "
+          f"{r['ratio_to_fp32_eager']:.2f}x")
+    return 0
+
+
+def _path_name(r: dict) -> str:
+    return ", ".join(name for name in ("bf16", "channels_last", "compile") if r[name]) or "fp32 eager"
+
+
+def _all_paths(args, preset) -> int:
+    doc = measure_all(preset, args.size, args.iterations, args.warmup, args.device, args.seed)
+    if args.json:
+        print(json.dumps(doc))
+        return 0
+    print(f"{preset.name} {args.size}x{args.size} on {doc['device_name']} ({doc['device']}), "
+          f"{doc['threads']} threads, {args.iterations} steps each, taking turns:")
+    for r in doc["paths"]:
+        print(f"  {_path_name(r):28} {r['s_per_iter']:8.4f} s/it {r['gflop_per_s']:7.1f} GFLOP/s "
+              f"{r['ratio_to_fp32_eager']:5.2f}x  peak {r['peak_mem_mb']:6.0f} MB  "
+              f"warm-up {r['warmup_s']:.1f} s")
     return 0

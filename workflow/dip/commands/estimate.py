@@ -3,18 +3,26 @@
 Prints a warning on stderr when paper mode is about to run on a machine without a GPU, where
 the full reproduction takes days; quick mode and GPU runs print a one-line estimate only.
 The cost of a fit is taken as proportional to iterations x pixels x its network's cost per
-pixel, measured on the Table-1 network at --size x --size.
+pixel, measured on the Table-1 network at --size x --size (fp32 eager, which no precision
+mode is slower than). On a machine with several GPUs the fits spread over them
+(dip.gpu_slots), so the wall time is the total divided by the GPUs; fits sharing one GPU
+(DIP_FITS_PER_GPU) share its throughput and are not counted as faster. With `device: cpu`
+one single-threaded fit runs per core.
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
+import torch
+
 from .. import pipeline
-from ..benchmark import measure
-from ..devices import resolve_device
+from ..benchmark import measure_paths
+from ..devices import device_name, resolve_device
 from ..durations import human_duration
 from ..errors import DipError
+from ..precision import Execution
 from ..presets import get_preset
 
 
@@ -33,6 +41,17 @@ def _done(job: pipeline.FitJob) -> bool:
     """A finished fit with the iterations the plan asks for."""
     meta = Path(job.fit.out_dir) / "meta.json"
     return meta.is_file() and json.loads(meta.read_text()).get("iterations") == job.iterations
+
+
+def _fits_at_once(plan: pipeline.Plan, device) -> int:
+    """Fits that run side by side: one per GPU; with `device: cpu` one single-threaded fit per
+    core (the step is then measured on one thread, as each of them runs)."""
+    if device.type == "cuda":
+        return max(1, torch.cuda.device_count())
+    if device.type == "cpu" and plan.fits_on_cpu:
+        torch.set_num_threads(1)
+        return os.cpu_count() or 1
+    return 1
 
 
 def run(args) -> int:
@@ -55,11 +74,14 @@ def run(args) -> int:
     if not todo:
         return 0
     device = resolve_device(config.get("device", "auto"))
-    step = measure(get_preset("table1"), args.size, iterations=2, warmup=1, device=str(device))
+    at_once = _fits_at_once(plan, device)
+    (step,) = measure_paths(get_preset("table1"), args.size, iterations=2, warmup=1,
+                            device=device, executions=[Execution()])
     s_per_pixel_iter = step["s_per_iter"] / args.size**2
     total = sum(job.iterations * job.pixels * plan.cost_ratio(job) for job in todo)
-    estimate = total * s_per_pixel_iter
-    line = (f"{len(todo)} fits to run on {step['device_name']}: about {human_duration(estimate)} of fitting "
+    estimate = total * s_per_pixel_iter / at_once
+    where = f"{at_once} x {device_name(device)}" if at_once > 1 else device_name(device)
+    line = (f"{len(todo)} fits to run on {where}: about {human_duration(estimate)} of fitting "
             f"(measured {step['s_per_iter']:.3f} s per iteration at {args.size}x{args.size})")
     if config.get("mode") == "paper" and device.type == "cpu":
         print(f"WARNING: paper mode without a GPU. {line}. For a smoke run of the whole workflow "

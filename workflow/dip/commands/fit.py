@@ -16,6 +16,10 @@ time, whichever comes first. SIGTERM, SIGINT or SIGUSR1 make the fit finish its 
 write a checkpoint and exit with code 75; rerunning the same command with --resume continues
 it. Two fits on the same --out are refused: the second exits with code 2 at once.
 
+On a machine with several GPUs (or DIP_FITS_PER_GPU above 1) a CUDA fit first takes a free
+GPU slot and waits while all are taken (dip.gpu_slots), so fits started side by side spread
+over the GPUs. --precision picks the numeric path (docs/performance.md); meta.json records it.
+
 One --seed sets the weights, the input z, the input-noise draws and a --mask-bernoulli mask
 (the same draw as `dip prepare --mask-bernoulli`); on the CPU the same seed gives a
 bit-identical output.
@@ -45,18 +49,23 @@ from ..devices import DEVICE_CHOICES, resolve_device
 from ..errors import DipError
 from ..fit import (BACKTRACK_MODES, CHECKPOINT, FitSettings, InjectedFailure, Stopped, fit,
                    load_checkpoint, stream_seeds)
+from ..gpu_slots import gpu_for_fit
 from ..hashes import sha256_file
 from ..images import load_image, save_image, to_tensor
 from ..locks import exclusive
 from ..nets import build_net, make_input
+from ..precision import Execution, capabilities, choose
 from ..netspec import DOWNSAMPLE_MODES, INPUT_KINDS, PAD_MODES, min_size, with_overrides
 from ..operators import build_operator
 from ..presets import Preset, get_preset
+from ._precision import add_precision_argument
 
 # Config entries that may change between a run and its --resume: they do not change the
-# trajectory of the iterations already done (paths are checked through their sha256).
+# trajectory of the iterations already done (paths are checked through their sha256). The
+# execution path is the one exception: a resume takes the checkpoint's, whatever the hardware
+# it lands on would choose, so the precision mode is what must match.
 RESUMABLE_CHANGES = {"iterations", "trace_every", "checkpoint_every", "checkpoint_minutes",
-                     "snapshots", "compile",
+                     "snapshots", "execution",
                      "device", "image", "mask", "gt", "input_image", "fail_at_iteration"}
 
 
@@ -112,9 +121,7 @@ def add_arguments(p) -> None:
     p.add_argument("--snapshots", help="comma-separated iterations (default: the preset's)")
     p.add_argument("--legacy", action=argparse.BooleanOptionalAction, default=False,
                    help="PyTorch 0.4 behaviour: BN weights ~ U(0,1), bilinear align_corners")
-    p.add_argument("--amp", choices=["bf16"], help="autocast the forward pass (fast path)")
-    p.add_argument("--channels-last", action="store_true", help="NHWC memory format (fast path)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the net (fast path)")
+    add_precision_argument(p)
     p.add_argument("--fail-at-iteration", type=int, metavar="N",
                    help="stop with an error (exit code 1) after iteration N, for testing")
     p.add_argument("--out", required=True, help="the fit's directory")
@@ -262,14 +269,20 @@ def _resume_dir(out: Path, config: dict, iterations: int, policy: str) -> Path |
     return None
 
 
+def _reuse_execution(job: Job, resume_dir: Path) -> None:
+    """Continue on the checkpoint's path (bf16, memory format, compile), not on the one this
+    machine would choose: a fit's numbers depend on it."""
+    before = load_checkpoint(resume_dir / CHECKPOINT)["info"]["config"]["execution"]
+    job.settings.execution = Execution(**before)
+    job.config["execution"] = before
+
+
 def prepare(args) -> Job:
     """Check every input and build the fit; reads files, writes nothing."""
     preset = get_preset(args.preset)
     _check_options(args, preset)
     snapshots = _parse_snapshots(args.snapshots, preset)
     device = resolve_device(args.device)
-    if args.amp and device.type == "mps":
-        raise DipError("--amp bf16 is supported on cuda and cpu only")
 
     image = load_image(args.image)
     channels = 1 if image.ndim == 2 else image.shape[2]
@@ -300,10 +313,11 @@ def prepare(args) -> Job:
         backtrack=preset.backtrack if args.backtrack is None else args.backtrack,
         final_input=preset.final_input, trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
         checkpoint_minutes=args.checkpoint_minutes,
-        snapshots=snapshots, seed=args.seed, amp=args.amp, channels_last=args.channels_last,
-        compile=args.compile, fail_at_iteration=args.fail_at_iteration)
+        snapshots=snapshots, seed=args.seed, fail_at_iteration=args.fail_at_iteration)
+    settings.execution = choose(args.precision, capabilities(device))
     config = {
-        "preset": asdict(preset), **asdict(settings), "device": args.device,
+        "preset": asdict(preset), **asdict(settings), "precision": args.precision,
+        "device": args.device,
         "device_type": device.type, "legacy": args.legacy,
         "image": args.image, "image_sha256": _sha256(args.image),
         "mask": args.mask, "mask_sha256": _sha256(args.mask), "mask_bernoulli": args.mask_bernoulli,
@@ -339,10 +353,11 @@ EXIT_STOPPED = 75
 
 
 def run(args) -> int:
-    job = prepare(args)
-    out = Path(args.out)
-    with exclusive(out.with_name(f".{out.name}.lock"), f"fit directory {out}"):
-        return _run_locked(args, job, out)
+    with gpu_for_fit(resolve_device(args.device)):
+        job = prepare(args)
+        out = Path(args.out)
+        with exclusive(out.with_name(f".{out.name}.lock"), f"fit directory {out}"):
+            return _run_locked(args, job, out)
 
 
 def _run_locked(args, job: Job, out: Path) -> int:
@@ -351,6 +366,7 @@ def _run_locked(args, job: Job, out: Path) -> int:
         resume_dir = _resume_dir(out, job.config, job.settings.iterations, args.resume)
     if resume_dir is not None:
         work = resume_dir
+        _reuse_execution(job, resume_dir)
     else:
         if args.resume:
             print(f"dip fit: nothing to resume for {out}; starting afresh", file=sys.stderr)

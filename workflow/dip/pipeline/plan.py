@@ -419,10 +419,20 @@ class Plan:
             args += ["--fail-at-iteration", "1"]
         return args
 
+    @property
+    def fits_on_cpu(self) -> bool:
+        return self.config.get("device", "auto") == "cpu"
+
     def threads(self, job: FitJob) -> int:
-        """CPU threads of a fit: two, or one for quick mode's small crops, where a second
-        thread gains little and costs much on shared cores."""
-        return 1 if is_quick(self.config) else 2
+        """CPU threads of a fit: one with `device: cpu`, where single-threaded fits side by
+        side, one per core, gave the most iterations per second (docs/performance.md);
+        otherwise two, or one for quick mode's small crops."""
+        return 1 if self.fits_on_cpu or is_quick(self.config) else 2
+
+    def gpus(self, job: FitJob) -> int:
+        """`gpu` tokens a fit holds: none with `device: cpu`, so the cores alone bound how many
+        fits run at once; otherwise one (one fit per token; docs/performance.md)."""
+        return 0 if self.fits_on_cpu else 1
 
     def runtime_minutes(self, job: FitJob) -> int:
         """Scheduler runtime request: twice the runtime model's estimate, at least 10 minutes.

@@ -35,10 +35,12 @@ FLAGS = {
     "pad": "--pad",
     "conv_1x1": "--conv-1x1",
     "legacy": "--legacy",
+    "precision": "--precision",
 }
 KEYS = tuple(FLAGS)
 BOOLEAN = ("conv_1x1", "legacy")
 BACKTRACK = ("official", "full", "off")
+PRECISION = ("faithful", "fast")  # dip.precision.PRECISIONS (which needs torch)
 
 
 def text(value) -> str:
@@ -93,6 +95,8 @@ def check(overrides: dict, where: str) -> None:
             ok = value in ("stride", "avg", "max", "lanczos")
         elif key == "pad":
             ok = value in ("reflection", "zero")
+        elif key == "precision":
+            ok = value in PRECISION
         if not ok:
             raise DipError(f"{where}: '{key}' cannot be {value!r}")
 
@@ -125,5 +129,6 @@ def resolve(preset_name: str, overrides: dict, where: str) -> dict:
         "input": kind,
         "input_channels": net.in_channels,
         "legacy": bool(overrides.get("legacy", False)),
+        "precision": overrides.get("precision", "faithful"),
         "net": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(net).items()},
     }
