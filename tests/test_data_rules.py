@@ -18,7 +18,8 @@ BIN = Path(sys.executable).parent
 
 
 def _workdir(tmp_path, config):
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    # Registry order kept: a bare image name is the first set the registry lists for it.
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (tmp_path / "env.yaml").write_text("dependencies: [python=3.11]\n")  # recorded, never built
     (tmp_path / "Snakefile").write_text(
         f'from dip import pipeline\n\nconfigfile: "config.yaml"\n\n'
