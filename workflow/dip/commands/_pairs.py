@@ -1,6 +1,7 @@
-"""`NAME=PATH` command-line values, for commands that take one file per image."""
+"""Structured command-line values: `NAME=PATH` pairs (one file per image) and JSON."""
 
 import argparse
+import json
 
 from ..errors import DipError
 
@@ -38,3 +39,12 @@ def fit_pair(text: str) -> tuple[str, str]:
     if not sep or not name or not value:
         raise argparse.ArgumentTypeError(f"expected ID@PATH, got {text!r}")
     return name, value
+
+
+def json_value(text: str, flag: str):
+    """A JSON command-line value (a config or a spec the workflow passes); bad JSON is a
+    DipError naming the flag."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DipError(f"{flag} is not valid JSON: {exc}") from None

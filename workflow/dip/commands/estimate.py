@@ -21,7 +21,7 @@ from .. import pipeline
 from ..benchmark import measure_paths
 from ..devices import device_name, resolve_device
 from ..durations import human_duration
-from ..errors import DipError
+from ._pairs import json_value
 from ..precision import Execution
 from ..presets import get_preset
 
@@ -58,10 +58,7 @@ def run(args) -> int:
     if args.configfile is not None:
         config = pipeline.load_config(args.configfile)
     else:
-        try:
-            config = pipeline.with_defaults(json.loads(args.config_json))
-        except json.JSONDecodeError as exc:
-            raise DipError(f"--config-json is not valid JSON: {exc}") from None
+        config = pipeline.with_defaults(json_value(args.config_json, "--config-json"))
     if args.mode:
         config["mode"] = args.mode
     plan = pipeline.plan(config)

@@ -14,14 +14,13 @@ Inputs, each named explicitly (nothing is globbed):
 Images are linked relative to the output files.
 """
 
-import json
 from pathlib import Path
 
 from ..atomic import write_text
 from ..errors import DipError
 from ..evaluate import read_json
 from ..report import TEMPLATES, context, render
-from ._pairs import fit_pair, pair, unique
+from ._pairs import fit_pair, json_value, pair, unique
 
 KINDS = ("table", "figure", "curves", "snapshots", "study", "section")
 
@@ -44,10 +43,7 @@ def add_arguments(p):
 def _partial(text: str | None) -> dict | None:
     if text is None:
         return None
-    try:
-        partial = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DipError(f"--partial-json is not valid JSON: {exc}") from None
+    partial = json_value(text, "--partial-json")
     if not isinstance(partial, dict) or not {"planned", "finished", "missing", "sections"} <= set(partial):
         raise DipError("--partial-json needs planned, finished, missing and sections")
     return partial

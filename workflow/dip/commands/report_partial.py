@@ -9,10 +9,10 @@ here, under the partial report's folder, from the fits they have.
       --out-html reports/paper/all/partial/report.html --out-md reports/paper/all/partial/report.md
 """
 
-import json
 
 from .. import pipeline
 from ..errors import DipError
+from ._pairs import json_value
 from ..pipeline import partial
 
 
@@ -26,10 +26,7 @@ def add_arguments(p):
 def run(args) -> int:
     from ..cli import main
 
-    try:
-        config = json.loads(args.config_json)
-    except json.JSONDecodeError as exc:
-        raise DipError(f"--config-json is not valid JSON: {exc}") from None
+    config = json_value(args.config_json, "--config-json")
     plan = pipeline.plan(config)
     missing = partial.missing_fits(plan, args.target)
     planned = len(partial.target_fits(plan, args.target))

@@ -8,7 +8,7 @@ import torch
 
 from .. import data, pipeline
 from ..pipeline import reports
-from ..errors import DipError
+from ._pairs import json_value
 from ..atomic import write_text
 
 
@@ -18,10 +18,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    try:
-        config = json.loads(args.config_json)
-    except json.JSONDecodeError as exc:
-        raise DipError(f"--config-json is not valid JSON: {exc}") from None
+    config = json_value(args.config_json, "--config-json")
     plan = pipeline.plan(config)
     doc = pipeline.resolved(plan)
     used = [data.entry(config, raw.removeprefix(data.RAW_ROOT + "/")) for raw in reports.raw_files(plan)]

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..atomic import write_text
 from ..degrade import bicubic_upscale
 from ..errors import DipError
+from ._pairs import json_value
 from ..evaluate import load_array, read_json, to_original
 from ..figures import Panel, panel_rows, save, zoomed
 from ..images import load_image
@@ -81,10 +82,7 @@ def figure_panels(spec: dict) -> list[Panel]:
 
 
 def run(args) -> int:
-    try:
-        spec = json.loads(args.spec_json)
-    except json.JSONDecodeError as exc:
-        raise DipError(f"--spec-json is not valid JSON: {exc}") from None
+    spec = json_value(args.spec_json, "--spec-json")
     if spec.get("task") not in TABLES:
         raise DipError(f"a section's task must be one of {', '.join(TABLES)}, got {spec.get('task')!r}")
     if not spec.get("fits"):

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from ..atomic import write_text
-from ..errors import DipError
+from ._pairs import json_value
 from ..figures import read_trace, save, study_curves
 from ..study import summarise, to_markdown
 
@@ -26,10 +26,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    try:
-        spec = json.loads(args.spec_json)
-    except json.JSONDecodeError as exc:
-        raise DipError(f"--spec-json is not valid JSON: {exc}") from None
+    spec = json_value(args.spec_json, "--spec-json")
     traces = {f["fit"]: read_trace(Path(f["fit"]) / "trace.csv")
               for v in spec.get("variants", []) for f in v["fits"]}
     summary = summarise(spec, traces)
