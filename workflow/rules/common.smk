@@ -45,8 +45,8 @@ def fit_job(w):
 
 
 def target_report(target):
-    """The report of a target: nothing when the target has no experiments."""
-    if not PLAN.target(target):
+    """The report of a target: nothing when the config gives it no experiments (or no entry)."""
+    if not PLAN.targets.get(target):
         return []
     return [paths.REPORT_HTML.format(mode=MODE, target=target)]
 
