@@ -20,7 +20,7 @@ from ..netspec import activations_per_pixel, macs_per_pixel, min_size
 from ..presets import get_preset
 from . import paths
 from .images import ImageRef, resolve as resolve_image, size as image_size, source
-from .settings import network, resolve as resolve_settings
+from .settings import flags, network, resolve as resolve_settings
 from .variants import BASE, Variant, variants as experiment_variants
 
 #: Data roles `dip prepare` reads, by mask kind.
@@ -412,8 +412,6 @@ class Plan:
             args += ["--mask", f"{inp}/mask.png"]
         if get_preset(job.preset).input == "image":
             args += ["--input-image", f"{inp}/input.png"]
-        from .settings import flags
-
         args += flags(job.overrides)
         if job.fail:
             args += ["--fail-at-iteration", "1"]
