@@ -242,6 +242,10 @@ BAD = {
                                           "--scales", "7"], "too small"),
     "negative input noise": (["--preset", "table1", "--image", "{gray}", "--mask", "{mask}",
                               "--reg-noise-std", "-1"], "--reg-noise-std"),
+    "an image too small for the U-Net": (["--preset", "library_unet", "--image", "{gray}", "--mask", "{mask}"],
+                                         "at least 64 and multiples of 32"),
+    "a skip setting for the ResNet": (["--preset", "library_resnet", "--image", "{gray}", "--mask", "{mask}",
+                                       "--scales", "3"], "shape skip networks"),
 }
 
 

@@ -8,6 +8,7 @@ from torch import nn
 
 from dip.errors import DipError
 from dip.nets import SkipConfig, build_net, count_params, describe, make_input, min_size
+from dip.netspec import ResNetConfig, UNetConfig
 
 TABLE1 = SkipConfig(32, 1, down=(128,) * 5, up=(128,) * 5, skip=(4,) * 5)
 SMALL = SkipConfig(4, 3, down=(8, 16, 16), up=(8, 12, 16), skip=(2, 0, 4))
@@ -209,3 +210,27 @@ def test_image_input_is_a_copy_of_the_image():
 def test_unknown_input_kind_is_refused():
     with pytest.raises(DipError, match="unknown input kind"):
         make_input("gaussian", 3, (8, 8), torch.Generator())
+
+
+@pytest.mark.parametrize("cfg,size", [(UNetConfig(1, 3), (64, 96)), (UNetConfig(2, 1, more_layers=0), (48, 32)),
+                                      (ResNetConfig(1, 3), (37, 20))])
+def test_unet_and_resnet_keep_the_size_and_end_in_a_sigmoid(cfg, size):
+    torch.manual_seed(0)
+    net = build_net(cfg)
+    out = net(torch.rand(1, cfg.in_channels, *size))
+    assert out.shape == (1, cfg.out_channels, *size)
+    assert 0 < out.min() and out.max() < 1
+    assert sum(r["params"] for r in describe(net)) == count_params(net)
+
+
+def test_unet_path_normalises_only_on_the_way_down_and_resnet_adds_its_input():
+    net = build_net(UNetConfig(1, 3))
+    norms = [name for name, m in net.named_modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    assert norms and all(n.startswith(("start", "downs")) for n in norms)
+    assert len(norms) == 2 * 6  # two per scale, six scales (four pools and one more layer)
+    res = build_net(ResNetConfig(1, 3, blocks=1, channels=4))
+    block = res.blocks[0]
+    for p in block.body.parameters():
+        torch.nn.init.zeros_(p)  # the body gives 0: the block is the identity
+    x = torch.rand(1, 4, 8, 8)
+    assert torch.equal(block(x), x)

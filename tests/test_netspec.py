@@ -4,7 +4,8 @@ import pytest
 
 from dip.errors import DipError
 from dip.nets import build_net, count_params
-from dip.netspec import macs_per_pixel, min_size, param_count, with_overrides
+from dip.netspec import (ResNetConfig, UNetConfig, macs_per_pixel, min_size, param_count, size_multiple,
+                         with_overrides)
 from dip.presets import PRESETS, get_preset
 
 TABLE1 = get_preset("table1").net
@@ -41,3 +42,25 @@ def test_per_scale_lists_follow_the_number_of_scales():
 def test_depth_sets_the_smallest_image_and_width_the_cost():
     assert [min_size(with_overrides(TABLE1, {"scales": s})) for s in (3, 4, 5, 6)] == [9, 17, 33, 65]
     assert macs_per_pixel(with_overrides(TABLE1, {"channels_skip": 128})) > macs_per_pixel(TABLE1)
+
+
+@pytest.mark.parametrize("cfg", [UNetConfig(3, 1, feature_scale=16, more_layers=0), UNetConfig(2, 3, more_layers=2),
+                                 ResNetConfig(3, 3, blocks=2, channels=8)])
+def test_unet_and_resnet_count_as_built(cfg):
+    assert param_count(cfg) == count_params(build_net(cfg))
+
+
+def test_unet_and_resnet_take_their_channels_and_refuse_skip_shapes():
+    unet = get_preset("library_unet").net
+    assert with_overrides(unet, {"in_channels": 32, "out_channels": 1}) == UNetConfig(32, 1, 8, 1)
+    for cfg in (unet, get_preset("library_resnet").net):
+        with pytest.raises(DipError, match="scales shape skip networks; this preset's network is a"):
+            with_overrides(cfg, {"scales": 4})
+        assert with_overrides(cfg, {"scales": None}) == cfg  # an unset option changes nothing
+
+
+def test_unet_sizes_are_multiples_of_its_pooling():
+    assert (size_multiple(UNetConfig(1, 3)), min_size(UNetConfig(1, 3))) == (32, 64)
+    assert (size_multiple(UNetConfig(1, 3, more_layers=0)), min_size(UNetConfig(1, 3, more_layers=0))) == (16, 32)
+    assert (size_multiple(ResNetConfig(1, 3)), min_size(ResNetConfig(1, 3))) == (1, 2)
+    assert size_multiple(TABLE1) == 1

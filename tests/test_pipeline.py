@@ -137,6 +137,14 @@ def test_grid_and_named_variants(config):
     assert plan.fit_job("solo", "text", "house", 0).settings["net"]["skip"] == [128] * 5
 
 
+def test_variants_take_the_labels_the_config_gives_them(config):
+    plan = pipeline.Plan(one(config, variants={"text": {"preset": "text_inpainting"}},
+                             labels={"base": "Table-1 settings", "text": "text settings"}))
+    assert [v.label for v in plan.experiment("solo").variants] == ["Table-1 settings", "text settings"]
+    with pytest.raises(DipError, match="labels name no variant: txt; variants: base, text"):
+        pipeline.Plan(one(config, variants={"text": {"preset": "text_inpainting"}}, labels={"txt": "x"}))
+
+
 def test_runtime_and_memory_follow_each_fits_network(config):
     plan = pipeline.Plan({**config, "device": "cpu"})
     house = {v: plan.fits[s.fit] for s in plan.slots_of("architecture") if s.image == "house"

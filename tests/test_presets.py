@@ -4,15 +4,19 @@ import pytest
 
 from dip.errors import DipError
 from dip.nets import INPUT_KINDS, build_net, count_params
+from dip.netspec import ResNetConfig, UNetConfig, size_multiple
 from dip.operators import TASKS
 from dip.presets import PRESETS, Preset, get_preset
 
-# supplementary material / paper-facts parameter counts
+# supplementary material / paper-facts parameter counts; the U-Net and ResNet counts are those
+# of the official models/unet.py and models/resnet.py built with the library notebook's arguments
 EXPECTED_PARAMS = {
     "table1": 2217573,
     "text_inpainting": 3002627,
     "region_inpainting": 2157955,
     "library_depth6": 2996467,
+    "library_unet": 1616315,
+    "library_resnet": 158979,
     "denoising": 2217831,
     "sr4": 2217831,
     "sr8": 2217831,
@@ -40,7 +44,8 @@ def test_preset_fields_are_consistent(preset):
     assert list(preset.snapshots) == sorted(set(preset.snapshots))
     assert 0 < preset.snapshots[0] and preset.snapshots[-1] <= preset.iterations
     assert (preset.sr_factor is not None) == (preset.task == "sr")
-    assert preset.crop_multiple % 2 ** preset.net.scales == 0  # crops halve cleanly at every scale
+    halvings = getattr(preset.net, "scales", 0)  # the skip net's; the U-Net's size_multiple
+    assert preset.crop_multiple % max(2 ** halvings, size_multiple(preset.net)) == 0  # crops halve cleanly
     assert preset.description and preset.source
 
 
@@ -62,6 +67,11 @@ def test_experiment_specific_settings():
     assert flash.input == "image" and flash.lr == 0.1 and flash.iterations == 601
     assert flash.net.upsample_modes() == ("nearest", "nearest", "bilinear", "bilinear", "bilinear")
     assert get_preset("denoising").reg_noise_std == pytest.approx(1 / 30)
+    for name in ("library_unet", "library_resnet"):  # the notebook's LR for both; no reg noise
+        p = get_preset(name)
+        assert (p.lr, p.iterations, p.reg_noise_std, p.input_depth, p.final_input) == (0.001, 3001, 0.0, 1, "clean")
+    assert get_preset("library_unet").net == UNetConfig(1, 3, feature_scale=8, more_layers=1)
+    assert get_preset("library_resnet").net == ResNetConfig(1, 3, blocks=8, channels=32)
 
 
 def test_unknown_preset_names_the_known_ones():

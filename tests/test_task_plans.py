@@ -121,6 +121,11 @@ def test_library_depths_are_the_notebooks_first_scales_and_its_holes_are_in_the_
     assert list(nets["base"]["down"]) == [16, 32, 64, 128, 128, 128]
     assert list(nets["depth4"]["down"]) == [16, 32, 64, 128] and list(nets["depth2"]["down"]) == [16, 32]
     assert {plan.fits[s.fit].iterations for s in plan.slots_of("library")} == {3001}
+    assert nets["unet"]["family"] == "unet" and nets["resnet"]["family"] == "resnet"
+    assert {s.variant: plan.fits[s.fit].settings["lr"] for s in plan.slots_of("library")} == {
+        "base": 0.01, "depth4": 0.01, "depth2": 0.01, "unet": 0.001, "resnet": 0.001}
+    spec = reports.section_spec(plan, "library")
+    assert [f["variant"] for f in spec["fits"]] == ["skip depth 6", "skip depth 4", "skip depth 2", "U-Net", "ResNet"]
     quick = pipeline.Plan({**config, "mode": "quick"})
     for name, least in (("library", 129), ("vase", 64)):
         slot = quick.slots_of(name)[0]

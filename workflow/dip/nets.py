@@ -20,8 +20,10 @@ from torch import nn
 
 from .errors import DipError
 from .netspec import (DOWNSAMPLE_MODES, INPUT_KINDS, PAD_MODES, UPSAMPLE_MODES,  # noqa: F401
-                      SkipConfig, min_size, validate)
+                      NetConfig, ResNetConfig, SkipConfig, UNetConfig, min_size, validate)
 from .operators import LanczosDownsampler
+from .resnet import ResNet
+from .unet import UNet
 
 NEGATIVE_SLOPE = 0.2
 
@@ -159,15 +161,21 @@ class SkipNet(nn.Module):
         return self.out_act(self.head(x))
 
 
-def build_net(cfg: SkipConfig, legacy: bool = False) -> nn.Module:
-    """Build the skip network for ``cfg``.
+def build_net(cfg: NetConfig, legacy: bool = False) -> nn.Module:
+    """Build the network ``cfg`` describes: the skip network, or the U-Net or ResNet of the
+    library figure (``dip.unet``, ``dip.resnet``).
 
     ``legacy=True`` reproduces PyTorch 0.4, which the paper used: BatchNorm weights drawn from
     U(0, 1) instead of 1, and bilinear upsampling with align_corners=True. (Convolutions were
     initialised with the same U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bounds then as now.)
     Draws from torch's global generator; seed it for a reproducible net.
     """
-    net = SkipNet(cfg, legacy=legacy)
+    if isinstance(cfg, UNetConfig):
+        net = UNet(cfg)
+    elif isinstance(cfg, ResNetConfig):
+        net = ResNet(cfg)
+    else:
+        net = SkipNet(cfg, legacy=legacy)
     if legacy:
         for m in net.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -214,7 +222,7 @@ def describe(net: nn.Module) -> list[dict]:
             continue
         row = {"name": name, "type": type(m).__name__, "in": None, "out": None, "kernel": None,
                "stride": None, "params": sum(p.numel() for p in m.parameters(recurse=False))}
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             row.update({"in": m.in_channels, "out": m.out_channels, "kernel": m.kernel_size[0],
                         "stride": m.stride[0]})
         elif isinstance(m, nn.BatchNorm2d):

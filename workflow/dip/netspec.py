@@ -1,7 +1,9 @@
-"""The shape of a skip network as plain data (no torch): its settings, their checks, the
-smallest image it takes, its size and cost.
+"""The shape of a network as plain data (no torch): its settings, their checks, the smallest
+image it takes, its size and cost.
 
-``nets`` builds a network from a ``SkipConfig``; the planning layer and the presets read this
+Three families: the skip encoder-decoder of the paper (``SkipConfig``), and the U-Net and
+ResNet that the library figure (Fig. 8) compares it with (``UNetConfig``, ``ResNetConfig``).
+``nets`` builds a network from any of them; the planning layer and the presets read this
 module only, so planning a workflow never imports torch.
 """
 
@@ -48,8 +50,59 @@ class SkipConfig:
         return tuple(self.upsample)
 
 
-def validate(cfg: SkipConfig) -> None:
+@dataclass(frozen=True)
+class UNetConfig:
+    """The U-Net of the official ``models/unet.py`` as the library notebook builds it: widths
+    (64, 128, 256, 512, 1024) // ``feature_scale`` over four max-pool scales plus
+    ``more_layers`` deeper ones at the last width; two 3 x 3 conv -> InstanceNorm -> ReLU per
+    scale on the way down, a stride-2 transposed conv (4 x 4) then two 3 x 3 conv -> ReLU on the
+    way up, zero padding, a 1 x 1 head and a sigmoid."""
+
+    in_channels: int
+    out_channels: int
+    feature_scale: int = 8
+    more_layers: int = 1
+    family: str = "unet"
+
+    def widths(self) -> tuple[int, ...]:
+        return tuple(w // self.feature_scale for w in (64, 128, 256, 512, 1024))
+
+
+@dataclass(frozen=True)
+class ResNetConfig:
+    """The ResNet of the official ``models/resnet.py``: a reflection-padded 3 x 3 conv and
+    LeakyReLU, ``blocks`` residual blocks (conv -> BN -> LeakyReLU -> conv -> BN, plus the
+    input), a 3 x 3 conv -> BN, a reflection-padded 3 x 3 conv to the image and a sigmoid; every
+    map at full resolution."""
+
+    in_channels: int
+    out_channels: int
+    blocks: int = 8
+    channels: int = 32
+    family: str = "resnet"
+
+
+NetConfig = SkipConfig | UNetConfig | ResNetConfig
+
+
+def family(cfg: NetConfig) -> str:
+    """"skip", "unet" or "resnet"."""
+    return getattr(cfg, "family", "skip")
+
+
+def validate(cfg: NetConfig) -> None:
     """Raise DipError when ``cfg`` does not describe a buildable network."""
+    if cfg.in_channels < 1 or cfg.out_channels < 1:
+        raise DipError("channel counts must be positive")
+    if isinstance(cfg, UNetConfig):
+        if cfg.feature_scale < 1 or 64 % cfg.feature_scale or cfg.more_layers < 0:
+            raise DipError(f"a U-Net needs a feature scale dividing 64 and more_layers >= 0; got "
+                           f"{cfg.feature_scale} and {cfg.more_layers}")
+        return
+    if isinstance(cfg, ResNetConfig):
+        if cfg.blocks < 0 or cfg.channels < 1:
+            raise DipError(f"a ResNet needs blocks >= 0 and channels >= 1; got {cfg.blocks}, {cfg.channels}")
+        return
     n = cfg.scales
     if n == 0 or len(cfg.up) != n or len(cfg.skip) != n:
         raise DipError(f"down/up/skip need one entry per scale and at least one scale; got "
@@ -93,12 +146,23 @@ NET_KEYS = {"scales": None, "channels_down": "down", "channels_up": "up", "chann
             "upsample": "upsample", "downsample": "downsample", "pad": "pad", "conv_1x1": "up_1x1"}
 
 
-def with_overrides(cfg: SkipConfig, overrides: dict) -> SkipConfig:
+def with_overrides(cfg: NetConfig, overrides: dict) -> NetConfig:
     """``cfg`` with network overrides applied (keys of NET_KEYS, plus ``in_channels`` and
-    ``out_channels``); checked. A new number of scales resizes every per-scale list first."""
+    ``out_channels``); checked. A new number of scales resizes every per-scale list first.
+    The U-Net and the ResNet are the official builders' fixed shapes: only their channels in
+    and out follow the fit."""
     unknown = set(overrides) - set(NET_KEYS) - {"in_channels", "out_channels"}
     if unknown:
         raise DipError(f"unknown network setting(s): {', '.join(sorted(unknown))}")
+    if not isinstance(cfg, SkipConfig):
+        shaped = sorted(k for k, v in overrides.items() if k in NET_KEYS and v is not None)
+        if shaped:
+            raise DipError(f"network setting(s) {', '.join(shaped)} shape skip networks; this "
+                           f"preset's network is a {family(cfg)}")
+        out = dataclasses.replace(cfg, **{k: int(overrides[k]) for k in ("in_channels", "out_channels")
+                                          if overrides.get(k) is not None})
+        validate(out)
+        return out
     scales = int(overrides.get("scales") or cfg.scales)
     if scales < 1:
         raise DipError(f"scales must be at least 1, got {scales}")
@@ -146,9 +210,19 @@ def _accepts(cfg: SkipConfig, side: int) -> bool:
     return size >= 2  # BatchNorm in training mode needs more than one value per channel
 
 
-def min_size(cfg: SkipConfig) -> int:
+def size_multiple(cfg: NetConfig) -> int:
+    """Image sides must be multiples of this: the U-Net's pooled maps must halve exactly for
+    its up path to meet its skips (the official code assumes it and crops the images so)."""
+    return 2 ** (4 + cfg.more_layers) if isinstance(cfg, UNetConfig) else 1
+
+
+def min_size(cfg: NetConfig) -> int:
     """The smallest image side (height and width) the network accepts."""
     validate(cfg)
+    if isinstance(cfg, UNetConfig):
+        return 2 * size_multiple(cfg)  # instance norm needs more than one value per map
+    if isinstance(cfg, ResNetConfig):
+        return 2  # reflection padding by one pixel
     side = 1
     while not _accepts(cfg, side):
         side += 1
@@ -159,9 +233,35 @@ def _conv(cin: int, cout: int, k: int) -> int:
     return k * k * cin * cout + cout
 
 
-def param_count(cfg: SkipConfig) -> int:
+def _unet_levels(cfg: UNetConfig):
+    """(scale, conv in, conv out, kernel) of every convolution of the U-Net in build order;
+    the transposed convs (kernel 4) count at the finer scale they write."""
+    f = cfg.widths()
+    deep = len(f) - 1 + cfg.more_layers
+    width = [f[min(i, len(f) - 1)] for i in range(deep + 1)]
+    convs = [(0, cfg.in_channels, f[0], 3), (0, f[0], f[0], 3)]
+    for i in range(1, deep + 1):
+        convs += [(i, width[i - 1], width[i], 3), (i, width[i], width[i], 3)]
+    for i in range(deep, 0, -1):
+        cin, cout = width[i], width[i - 1]
+        convs += [(i - 1, cin, cout, 4), (i - 1, 2 * cout, cout, 3), (i - 1, cout, cout, 3)]
+    return convs + [(0, f[0], cfg.out_channels, 1)]
+
+
+def _resnet_convs(cfg: ResNetConfig):
+    c = cfg.channels
+    return [(cfg.in_channels, c, True)] + [(c, c, False)] * (2 * cfg.blocks) + [(c, c, True),
+                                                                                 (c, cfg.out_channels, True)]
+
+
+def param_count(cfg: NetConfig) -> int:
     """Trainable parameters of the network ``cfg`` describes (conv weights and biases, BN
     scales and shifts), computed without building it."""
+    if isinstance(cfg, UNetConfig):  # instance norm without affine parameters
+        return sum(k * k * cin * cout + cout for _, cin, cout, k in _unet_levels(cfg))
+    if isinstance(cfg, ResNetConfig):
+        bn = 2 * cfg.channels * (2 * cfg.blocks + 1)
+        return sum(9 * cin * cout + (cout if bias else 0) for cin, cout, bias in _resnet_convs(cfg)) + bn
     total, cin = 0, cfg.in_channels
     for i in range(cfg.scales):
         down, up, skip = cfg.down[i], cfg.up[i], cfg.skip[i]
@@ -176,9 +276,14 @@ def param_count(cfg: SkipConfig) -> int:
     return total + _conv(cfg.up[0], cfg.out_channels, 1)
 
 
-def macs_per_pixel(cfg: SkipConfig) -> float:
+def macs_per_pixel(cfg: NetConfig) -> float:
     """Multiply-accumulates of one forward pass per pixel of the image (convolutions only);
     scale i works on 1 / 4**i of the pixels."""
+    if isinstance(cfg, UNetConfig):
+        # a stride-2 transposed conv with a 4 x 4 kernel touches each output with 2 x 2 taps
+        return sum(cin * cout * (4 if k == 4 else k * k) / 4 ** i for i, cin, cout, k in _unet_levels(cfg))
+    if isinstance(cfg, ResNetConfig):
+        return float(sum(9 * cin * cout for cin, cout, _ in _resnet_convs(cfg)))
     total, cin = 0.0, cfg.in_channels
     for i in range(cfg.scales):
         down, up, skip = cfg.down[i], cfg.up[i], cfg.skip[i]
@@ -191,8 +296,12 @@ def macs_per_pixel(cfg: SkipConfig) -> float:
     return total + cfg.up[0] * cfg.out_channels
 
 
-def activations_per_pixel(cfg: SkipConfig) -> float:
+def activations_per_pixel(cfg: NetConfig) -> float:
     """Feature values kept for the backward pass per image pixel (a memory estimate)."""
+    if isinstance(cfg, UNetConfig):
+        return sum(3 * cout / 4 ** i for i, _, cout, _ in _unet_levels(cfg))
+    if isinstance(cfg, ResNetConfig):
+        return float(3 * sum(cout for _, cout, _ in _resnet_convs(cfg)))
     total = 0.0
     for i in range(cfg.scales):
         deeper = cfg.up[i + 1] if i + 1 < cfg.scales else cfg.down[i]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import DipError
-from .netspec import SkipConfig
+from .netspec import NetConfig, ResNetConfig, SkipConfig, UNetConfig
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Preset:
     name: str
     description: str
     task: str                  # "inpainting" | "denoising" | "sr" | "flash"
-    net: SkipConfig
+    net: NetConfig
     input: str                 # "noise" | "meshgrid" | "image"
     input_depth: int
     lr: float                  # Adam, default betas, constant
@@ -43,6 +43,19 @@ def _skip5(in_channels: int, out_channels: int, skip: int, upsample: str | tuple
 
 
 _DEPTH6 = (16, 32, 64, 128, 128, 128)
+
+
+def _library(name: str, what: str, net, lr: float, source: str) -> Preset:
+    """One of the library figure's networks (Fig. 8), with the inpainting notebook's settings
+    for the library: a one-channel noise input, no reg noise, 3001 iterations."""
+    return Preset(
+        name=name, description=f"Region inpainting with {what} (Fig. 8, library)", task="inpainting",
+        net=net, input="noise", input_depth=1, lr=lr, iterations=3001, reg_noise_std=0.0,
+        ema_weight=0.99, sr_factor=None, crop_multiple=64, snapshots=(100, 500, 1000, 2000, 3000),
+        source=f"inpainting notebook, library branch ({source})",
+        final_input="clean",  # the notebook's closure keeps its noisy input local
+    )
+
 
 _ALL = [
     Preset(
@@ -73,18 +86,16 @@ _ALL = [
         source="inpainting notebook, vase branch (meshgrid, 128/128/0, nearest, 5001 iterations)",
         final_input="clean",  # the notebook's closure keeps its noisy input local
     ),
-    Preset(
-        name="library_depth6",
-        description="Region inpainting with a 6-scale hourglass without skips (Fig. 8, library)",
-        task="inpainting",
-        net=SkipConfig(1, 3, down=_DEPTH6, up=_DEPTH6, skip=(0,) * 6, k_down=5, k_up=3,
-                       upsample="nearest", up_1x1=False),
-        input="noise", input_depth=1, lr=0.01, iterations=3001, reg_noise_std=0.0,
-        ema_weight=0.99, sr_factor=None, crop_multiple=64, snapshots=(100, 500, 1000, 2000, 3000),
-        source="inpainting notebook, library branch (depth 6, k_down 5, k_up 3, no skips, no 1x1 "
-               "up, no reg noise)",
-        final_input="clean",  # the notebook's closure keeps its noisy input local
-    ),
+    _library("library_depth6", "a 6-scale hourglass without skips",
+             SkipConfig(1, 3, down=_DEPTH6, up=_DEPTH6, skip=(0,) * 6, k_down=5, k_up=3,
+                        upsample="nearest", up_1x1=False), lr=0.01,
+             source="depth 6, k_down 5, k_up 3, no skips, no 1x1 up, no reg noise"),
+    _library("library_unet", "the official U-Net", UNetConfig(1, 3, feature_scale=8, more_layers=1),
+             lr=0.001, source="NET_TYPE UNET; models/unet.py: feature scale 8, one more layer, "
+                              "transposed-conv upsampling, zero padding, InstanceNorm; LR 0.001"),
+    _library("library_resnet", "the official ResNet", ResNetConfig(1, 3, blocks=8, channels=32),
+             lr=0.001, source="NET_TYPE ResNet; models/resnet.py: 8 residual blocks of 32 channels, "
+                              "BatchNorm, LeakyReLU; LR 0.001"),
     Preset(
         name="denoising",
         description="Blind denoising, Gaussian sigma 25/255 (Fig. 4, F16)",

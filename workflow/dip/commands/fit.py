@@ -55,7 +55,7 @@ from ..images import load_image, save_image, to_tensor
 from ..locks import exclusive
 from ..nets import build_net, make_input
 from ..precision import Execution, capabilities, choose
-from ..netspec import DOWNSAMPLE_MODES, INPUT_KINDS, PAD_MODES, min_size, with_overrides
+from ..netspec import DOWNSAMPLE_MODES, INPUT_KINDS, PAD_MODES, min_size, size_multiple, with_overrides
 from ..operators import build_operator
 from ..presets import Preset, get_preset
 from ._precision import add_precision_argument
@@ -290,9 +290,12 @@ def prepare(args) -> Job:
     factor = preset.sr_factor if preset.task == "sr" else 1
     height, width = image.shape[0] * factor, image.shape[1] * factor
     out_shape = (height, width) + image.shape[2:]
-    if min(height, width) < min_size(preset.net):
-        raise DipError(f"output {width}x{height} is too small for preset '{preset.name}': "
-                       f"sides must be at least {min_size(preset.net)}")
+    least, multiple = min_size(preset.net), size_multiple(preset.net)
+    if min(height, width) < least or height % multiple or width % multiple:
+        problem = "too small" if min(height, width) < least else "the wrong size"
+        need = f" and multiples of {multiple}" if multiple > 1 else ""
+        raise DipError(f"output {width}x{height} is {problem} for preset '{preset.name}': sides "
+                       f"must be at least {least}{need}")
     gt = None if args.gt is None else _load_sized(args.gt, "ground truth", out_shape)
     seeds = stream_seeds(args.seed)
     mask, drawn_mask = None, None

@@ -112,7 +112,7 @@ def section_spec(plan: Plan, name: str) -> dict:
     exp = plan.experiment(name)
     slots = [s for s in plan.slots_of(name) if s.experiment == name]
     images = list(dict.fromkeys(s.image for s in slots))
-    labels = {v.id: exp.preset if v.id == BASE else v.label for v in exp.variants}
+    labels = {v.id: exp.preset if v.id == BASE and not v.named else v.label for v in exp.variants}
     published = {}
     if get_preset(exp.preset).task == "sr":
         for image in images:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ..errors import DipError
-from ..netspec import NET_KEYS, SkipConfig, with_overrides
+from ..netspec import NET_KEYS, NetConfig, with_overrides
 from ..presets import Preset, get_preset
 
 #: key -> `dip fit` flag. Booleans are --flag / --no-flag; lists are comma-separated.
@@ -101,7 +101,7 @@ def check(overrides: dict, where: str) -> None:
             raise DipError(f"{where}: '{key}' cannot be {value!r}")
 
 
-def network(preset: Preset, overrides: dict) -> SkipConfig:
+def network(preset: Preset, overrides: dict) -> NetConfig:
     """The network a fit builds (output channels as the preset says; the fit follows the
     image's channels)."""
     net = {k: overrides[k] for k in NET_KEYS if k in overrides}

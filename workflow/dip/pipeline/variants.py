@@ -4,11 +4,13 @@
 a time around the base (or the full grid with ``grid: true``). A named variant
 (``variants: {name: {key: value, ...}}``) changes several keys at once, and may name another
 preset, whose whole settings it then takes. Each variant has a readable id (``lr=0.01``, the
-group's name) that appears in its fits' paths; the base is ``base``.
+group's name) that appears in its fits' paths; the base is ``base``. ``labels: {id: text}``
+names variants in tables and figures as a reader knows them (the paper's names, say).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -31,9 +33,12 @@ class Variant:
     preset: str
     overrides: dict = field(hash=False, compare=False)
     changes: dict = field(hash=False, compare=False)
+    named: str | None = field(default=None, hash=False, compare=False)
 
     @property
     def label(self) -> str:
+        if self.named:
+            return self.named
         if self.id == BASE:
             return "base"
         return ", ".join(f"{k} = {text(v)}" for k, v in self.changes.items()) or self.id
@@ -81,6 +86,12 @@ def variants(name: str, exp: dict) -> list[Variant]:
             out.append(Variant(group, preset, {**base, **changes}, changes))
         else:
             out.append(Variant(group, str(other), changes, {"preset": other, **changes}))
+    labels = exp.get("labels") or {}
+    unknown = set(labels) - {v.id for v in out}
+    if unknown:
+        raise DipError(f"experiment '{name}': labels name no variant: {', '.join(sorted(unknown))}; "
+                       f"variants: {', '.join(v.id for v in out)}")
+    out = [dataclasses.replace(v, named=str(labels[v.id])) if v.id in labels else v for v in out]
     seen = set()
     for v in out:
         if not _ID.match(v.id):
