@@ -5,6 +5,17 @@ BIN    := $(VENV)/bin
 CORES  ?= all
 STAMP  := $(VENV)/.installed
 
+# Fits on the hardware at hand: one `gpu` token per GPU that nvidia-smi lists (each fit takes a
+# free one); with none (and not macOS, where `device: auto` finds MPS) the fits run on the CPU,
+# one thread each and --cores of them at once (docs/performance.md). Override either, e.g.
+# `make quick DEVICE=` for the profile's defaults.
+GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
+ifneq ($(GPUS),0)
+GPU_TOKENS ?= --resources gpu=$(GPUS)
+else ifneq ($(shell uname -s),Darwin)
+DEVICE ?= device=cpu
+endif
+
 .PHONY: install run quick studies test test-slurm bench lint report clean
 
 install: $(STAMP)
@@ -19,13 +30,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install            ## the paper reproduction (long without a GPU)
-	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) $(GPU_TOKENS) $(if $(DEVICE),--config $(DEVICE))
 
 quick: install          ## the whole DAG on a CPU in minutes
-	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) --config mode=quick
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) $(GPU_TOKENS) --config mode=quick $(DEVICE)
 
 studies: install        ## the studies and their report (add MODE=quick for a CPU smoke run)
-	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) studies --config mode=$(or $(MODE),paper)
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) $(GPU_TOKENS) studies --config mode=$(or $(MODE),paper) $(DEVICE)
 
 report: install         ## Snakemake's own report of the last run
 	$(BIN)/snakemake --report reports/snakemake-report.html
