@@ -41,8 +41,10 @@ studies: install        ## the studies and their report (add MODE=quick for a CP
 report: install         ## Snakemake's own report of the last run
 	$(BIN)/snakemake --report reports/snakemake-report.html
 
+# The unit tests on two workers; the end-to-end runs one after another, each using every core.
 test: install           ## unit tests + quick end-to-end + browser check
-	$(BIN)/python -m pytest -q --durations=8
+	$(BIN)/python -m pytest -q -n 2 -m "not e2e" --durations=8
+	$(BIN)/python -m pytest -q -m e2e --durations=8
 
 test-slurm: install     ## quick mode through a real local Slurm (root + apt)
 	bash tests/slurm/run_slurm_e2e.sh
