@@ -102,6 +102,7 @@ def test_bench_fast_reports_the_path_this_cpu_takes(dip, monkeypatch):
     [
         (["--size", "20"], "below the smallest side"),
         (["--size", "66", "--preset", "sr4"], "not a multiple of the SR factor"),
+        (["--size", "80", "--preset", "library_unet"], "not a multiple of 32, which preset 'library_unet' needs"),
         (["--iterations", "0"], "--iterations"),
     ],
 )

@@ -14,7 +14,7 @@ import json
 from ..benchmark import measure, measure_all
 from ..devices import DEVICE_CHOICES
 from ..errors import DipError
-from ..netspec import min_size
+from ..netspec import min_size, size_multiple
 from ..presets import get_preset
 from ._precision import add_precision_argument
 
@@ -39,6 +39,9 @@ def run(args) -> int:
                        f"'{preset.name}' accepts ({min_size(preset.net)})")
     if preset.sr_factor and args.size % preset.sr_factor:
         raise DipError(f"size {args.size} is not a multiple of the SR factor {preset.sr_factor}")
+    if args.size % size_multiple(preset.net):
+        raise DipError(f"size {args.size} is not a multiple of {size_multiple(preset.net)}, which "
+                       f"preset '{preset.name}' needs")
     if args.iterations < 1 or args.warmup < 0:
         raise DipError("need --iterations >= 1 and --warmup >= 0")
     if args.all_paths:
