@@ -65,7 +65,9 @@ class UNetConfig:
     family: str = "unet"
 
     def widths(self) -> tuple[int, ...]:
-        return tuple(w // self.feature_scale for w in (64, 128, 256, 512, 1024))
+        """Channels of each scale, finest first (the deeper layers keep the last width)."""
+        base = tuple(w // self.feature_scale for w in (64, 128, 256, 512, 1024))
+        return base + base[-1:] * self.more_layers
 
 
 @dataclass(frozen=True)
@@ -236,16 +238,15 @@ def _conv(cin: int, cout: int, k: int) -> int:
 def _unet_levels(cfg: UNetConfig):
     """(scale, conv in, conv out, kernel) of every convolution of the U-Net in build order;
     the transposed convs (kernel 4) count at the finer scale they write."""
-    f = cfg.widths()
-    deep = len(f) - 1 + cfg.more_layers
-    width = [f[min(i, len(f) - 1)] for i in range(deep + 1)]
-    convs = [(0, cfg.in_channels, f[0], 3), (0, f[0], f[0], 3)]
+    width = cfg.widths()
+    deep = len(width) - 1
+    convs = [(0, cfg.in_channels, width[0], 3), (0, width[0], width[0], 3)]
     for i in range(1, deep + 1):
         convs += [(i, width[i - 1], width[i], 3), (i, width[i], width[i], 3)]
     for i in range(deep, 0, -1):
         cin, cout = width[i], width[i - 1]
         convs += [(i - 1, cin, cout, 4), (i - 1, 2 * cout, cout, 3), (i - 1, cout, cout, 3)]
-    return convs + [(0, f[0], cfg.out_channels, 1)]
+    return convs + [(0, width[0], cfg.out_channels, 1)]
 
 
 def _resnet_convs(cfg: ResNetConfig):

@@ -58,8 +58,7 @@ class UNet(nn.Module):
         super().__init__()
         validate(cfg)
         self.cfg = cfg
-        f = cfg.widths()
-        widths = list(f) + [f[-1]] * cfg.more_layers
+        widths = cfg.widths()
         self.start = DoubleConv(cfg.in_channels, widths[0], norm=True)
         self.downs = nn.ModuleList(Down(a, b) for a, b in zip(widths, widths[1:]))
         # deepest first, as the official builder creates them
