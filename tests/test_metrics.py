@@ -1,10 +1,14 @@
 """Metrics: our PSNR/SSIM are scikit-image's, and agree with the textbook formulas."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from dip import metrics
+from dip.errors import DipError
 
 
 @pytest.fixture
@@ -21,6 +25,29 @@ def test_psnr_equals_scikit_image_and_the_formula(pair):
     assert ours == peak_signal_noise_ratio(ref.astype(np.float64), img.astype(np.float64), data_range=1.0)
     mse = np.mean((img.astype(np.float64) - ref) ** 2)
     assert ours == pytest.approx(10 * np.log10(1.0 / mse), abs=1e-9)
+
+
+@pytest.mark.parametrize("shape,dtype", [((7, 9), np.float64), ((16, 12, 3), np.float32), ((1, 1), np.float32)])
+def test_psnr_is_scikit_images_to_the_last_bit(shape, dtype):
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        ref = rng.uniform(size=shape).astype(dtype)
+        img = rng.uniform(-0.1, 1.1, size=shape).astype(dtype)
+        expected = peak_signal_noise_ratio(ref.astype(np.float64), np.clip(img, 0, 1).astype(np.float64), data_range=1.0)
+        assert metrics.psnr(img, ref) == expected
+
+
+def test_psnr_of_identical_images_is_infinite_and_shapes_must_match(pair):
+    img, ref = pair
+    assert metrics.psnr(ref, ref) == float("inf")
+    with pytest.raises(DipError, match="cannot be compared"):
+        metrics.psnr(img[:, :-1], ref)
+
+
+def test_a_fit_does_not_import_scikit_image():
+    code = "import sys, dip.commands.fit; print('skimage' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_psnr_clips_the_output_to_the_data_range(pair):
