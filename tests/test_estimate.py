@@ -47,7 +47,17 @@ def test_only_fits_still_to_run_are_counted(config, capsys):
 
 def test_quick_mode_prints_one_line_and_no_warning(config, capsys):
     err = _estimate({**config, "mode": "quick"}, capsys)
-    assert err.startswith("dip estimate: 23 fits to run on ") and "WARNING" not in err
+    assert err.startswith("dip estimate: 14 fits to run on ") and "WARNING" not in err
+
+
+def test_the_step_is_measured_at_the_median_side_of_the_fits(config):
+    """Small problems run slower per pixel, so the measured one is sized like the fits: quick
+    mode's 64-pixel crops, paper mode's 512-pixel images capped at 256."""
+    sides = {}
+    for mode in ("quick", "paper"):
+        plan = pipeline.plan({**config, "mode": mode})
+        sides[mode] = estimate._median_side([plan.fits[f] for f in plan.fits_of_target("all")])
+    assert sides == {"quick": 64, "paper": 256}
 
 
 def test_a_target_or_the_fits_still_to_run_are_estimated(config, capsys):

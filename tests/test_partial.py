@@ -21,7 +21,7 @@ def quick_config():
     config = pipeline.load_config(REPO / "config.yaml")
     config["mode"] = "quick"
     config["experiments"]["table1"]["images"] = ["house", "barbara", "peppers"]
-    config["experiments"]["table1_full_backtracking"]["images"] = ["house", "barbara", "peppers"]
+    config["experiments"]["table1_full_backtracking"]["quick_images"] = ["house", "barbara", "peppers"]
     config["experiments"]["mine"] = {"preset": "table1", "images": ["house", "peppers"],
                                      "mask": "authors", "report": "study", "vary": {"lr": [0.01]}}
     config["targets"] = {"all": ["table1", "figure7"], "studies": ["mine"]}

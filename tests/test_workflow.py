@@ -133,13 +133,7 @@ def quick_run(tmp_path_factory, mirror):
     all_s = time.monotonic() - start
     assert run_all.returncode == 0, (run_all.stdout + run_all.stderr)[-8000:]
     print(f"quick mode end to end: studies {studies_s:.0f} s, then all {all_s:.0f} s")
-    return {"root": root, "before": before, "plan": plan.stdout + plan.stderr,
-            "studies_s": studies_s, "env": env}
-
-
-@pytest.mark.e2e
-def test_quick_studies_run_in_under_ten_minutes(quick_run):
-    assert quick_run["studies_s"] < 600, quick_run["studies_s"]
+    return {"root": root, "before": before, "plan": plan.stdout + plan.stderr, "env": env}
 
 
 @pytest.mark.e2e

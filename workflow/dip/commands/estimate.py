@@ -4,20 +4,24 @@ Prints a warning on stderr when paper mode is about to run on a machine without 
 the full reproduction takes days; quick mode and GPU runs print a one-line estimate only.
 The cost of a fit is taken as proportional to iterations x pixels x its network's cost per
 pixel, measured on the Table-1 network at --size x --size (fp32 eager, which no precision
-mode is slower than). On a machine with several GPUs the fits spread over them
+mode is slower than), plus a start-up cost per fit: what this process took to import torch,
+build the network and take its first step, as a fit does. On a machine with several GPUs the fits spread over them
 (dip.gpu_slots), so the wall time is the total divided by the GPUs; fits sharing one GPU
 (DIP_FITS_PER_GPU) share its throughput and are not counted as faster. With `device: cpu`
 one single-threaded fit runs per core.
 """
 
 import json
+import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import torch
 
 from .. import pipeline
+from ..cli import STARTED
 from ..benchmark import measure_paths
 from ..devices import device_name, resolve_device
 from ..durations import human_duration
@@ -34,7 +38,8 @@ def add_arguments(p):
     which = p.add_mutually_exclusive_group()
     which.add_argument("--target", default="all", help="the fits of this target (default all)")
     which.add_argument("--fits", nargs="+", metavar="DIR", help="only these fit folders")
-    p.add_argument("--size", type=int, default=128, help="side of the measured problem (default 128)")
+    p.add_argument("--size", type=int, help="side of the measured problem (default: the median "
+                   "side of the fits to run, within 64-256; small problems run slower per pixel)")
 
 
 def _done(job: pipeline.FitJob) -> bool:
@@ -52,6 +57,12 @@ def _fits_at_once(plan: pipeline.Plan, device) -> int:
         torch.set_num_threads(1)
         return os.cpu_count() or 1
     return 1
+
+
+def _median_side(jobs: list[pipeline.FitJob]) -> int:
+    """The measured side: the fits' median, a multiple of 32 (the Table-1 net's) in 64-256."""
+    sides = sorted(math.sqrt(job.pixels) for job in jobs)
+    return int(min(256, max(64, round(sides[len(sides) // 2] / 32) * 32)))
 
 
 def run(args) -> int:
@@ -72,14 +83,17 @@ def run(args) -> int:
         return 0
     device = resolve_device(config.get("device", "auto"))
     at_once = _fits_at_once(plan, device)
-    (step,) = measure_paths(get_preset("table1"), args.size, iterations=2, warmup=1,
+    size = args.size or _median_side(todo)
+    (step,) = measure_paths(get_preset("table1"), size, iterations=2, warmup=1,
                             device=device, executions=[Execution()])
-    s_per_pixel_iter = step["s_per_iter"] / args.size**2
+    start_up = time.monotonic() - STARTED - 2 * step["s_per_iter"]
+    s_per_pixel_iter = step["s_per_iter"] / size**2
     total = sum(job.iterations * job.pixels * plan.cost_ratio(job) for job in todo)
-    estimate = total * s_per_pixel_iter / at_once
+    estimate = (total * s_per_pixel_iter + len(todo) * start_up) / at_once
     where = f"{at_once} x {device_name(device)}" if at_once > 1 else device_name(device)
     line = (f"{len(todo)} fits to run on {where}: about {human_duration(estimate)} of fitting "
-            f"(measured {step['s_per_iter']:.3f} s per iteration at {args.size}x{args.size})")
+            f"(measured {step['s_per_iter']:.3f} s per iteration at {size}x{size}, "
+            f"{start_up:.1f} s to start a fit)")
     if config.get("mode") == "paper" and device.type == "cpu":
         print(f"WARNING: paper mode without a GPU. {line}. For a smoke run of the whole workflow "
               "in minutes use --config mode=quick; for the reproduction use a GPU or a cluster "
