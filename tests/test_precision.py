@@ -85,11 +85,11 @@ def test_faithful_turns_the_tf32_switches_off():
 TINY = SkipConfig(3, 1, down=(8, 8), up=(8, 8), skip=(2, 2))
 
 
-def _problem(size=32):
+def _problem(size=32, cfg=TINY):
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
-    net = build_net(TINY)
-    z = make_input("noise", TINY.in_channels, (size, size), gen)
+    net = build_net(cfg)
+    z = make_input("noise", cfg.in_channels, (size, size), gen)
     mask = (torch.rand((1, 1, size, size), generator=gen) > 0.5).float()
     op = Inpainting(mask)
     return net, z, op, op(torch.rand((1, 1, size, size), generator=gen))
@@ -107,10 +107,10 @@ def test_meta_records_the_path_and_the_switches(tmp_path):
     assert meta["peak_gpu_memory_mb"] is None  # a CPU fit
 
 
-def _one_step(execution: Execution) -> dict:
+def _one_step(execution: Execution, cfg=TINY) -> dict:
     """Loss, gradients and weights after one training step (forward, backward, Adam) on
     ``execution``'s path."""
-    net, z, op, target = _problem()
+    net, z, op, target = _problem(cfg=cfg)
     s = FitSettings(iterations=1, lr=0.01, reg_noise_std=0.03, backtrack="off", execution=execution)
     memory_format = torch.channels_last if execution.channels_last else torch.contiguous_format
     net = net.to(memory_format=memory_format)
@@ -123,9 +123,14 @@ def _one_step(execution: Execution) -> dict:
 
 
 # torch.compile is a candidate that `dip bench --all-paths` times and no rule takes; its step
-# is checked once, with channels_last, as each compilation costs over a minute of CI.
-@pytest.mark.parametrize("path", [dict(channels_last=True), dict(channels_last=True, compile=True)])
-def test_fp32_fast_paths_take_the_step_eager_takes(path):
+# is checked once, with channels_last, on a one-scale net: Inductor's compilation grows with
+# the graph (83 s for two scales, 28 s for one, on a 2-core EPYC) and every test pays it.
+ONE_SCALE = SkipConfig(3, 1, down=(8,), up=(8,), skip=(2,))
+
+
+@pytest.mark.parametrize("path, cfg", [(dict(channels_last=True), TINY),
+                                       (dict(channels_last=True, compile=True), ONE_SCALE)])
+def test_fp32_fast_paths_take_the_step_eager_takes(path, cfg):
     """channels_last and torch.compile (Inductor) in fp32 change only the order of rounding:
     loss, gradients and updated weights agree with eager's to float tolerance.
 
@@ -133,7 +138,7 @@ def test_fp32_fast_paths_take_the_step_eager_takes(path):
     gradient that is zero in exact arithmetic (a convolution's bias before BatchNorm) moves
     its weight by +-lr on the sign of rounding noise. The weights are compared where the
     gradient stands clear of that noise."""
-    eager, other = _one_step(Execution()), _one_step(Execution(**path))
+    eager, other = _one_step(Execution(), cfg), _one_step(Execution(**path), cfg)
     torch.testing.assert_close(other["loss"], eager["loss"], rtol=1e-5, atol=0)
     scale = max(g.abs().max() for g in eager["grad"].values())  # the gradient's own size
     for name, g in eager["grad"].items():
@@ -141,7 +146,8 @@ def test_fp32_fast_paths_take_the_step_eager_takes(path):
         clear = g.abs() > 1e-2 * scale
         torch.testing.assert_close(other["weight"][name][clear], eager["weight"][name][clear],
                                    rtol=1e-5, atol=1e-6, msg=name)
-    assert sum(int((g.abs() > 1e-2 * scale).sum()) for g in eager["grad"].values()) > 1000
+    clear = sum(int((g.abs() > 1e-2 * scale).sum()) for g in eager["grad"].values())
+    assert clear > sum(g.numel() for g in eager["grad"].values()) / 2
 
 
 def test_the_workflow_knows_the_same_modes():

@@ -237,7 +237,7 @@ def test_after_failed_fits_the_partial_report_names_what_is_missing(tmp_path, mi
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     images = ["house", "barbara", "peppers"]
     config["experiments"]["table1"]["images"] = images
-    config["experiments"]["table1_full_backtracking"]["images"] = images
+    config["experiments"]["table1_full_backtracking"]["quick_images"] = images
     config["experiments"]["mine"] = {"preset": "table1", "images": ["house", "peppers"], "mask": "authors",
                                      "report": "study", "vary": {"lr": [0.01]}}
     config["targets"] = {"all": ["table1", "figure7"], "studies": ["mine"]}
