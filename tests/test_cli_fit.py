@@ -334,7 +334,7 @@ def test_a_stop_signal_saves_the_state_and_a_rerun_continues_bit_identical(files
     checkpoint, exits 75; the same command with --resume ends on the uninterrupted result."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     base = [sys.executable, "-m", "dip.cli", "fit", "--preset", "table1", "--image", files["gray"],
-            "--mask", files["mask"], "--iterations", "40", "--trace-every", "1",
+            "--mask", files["mask"], "--iterations", "20", "--trace-every", "1",
             "--checkpoint-every", "1000", "--device", "cpu"]
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     subprocess.run([*base, "--out", straight], env=env, check=True, capture_output=True)
@@ -349,7 +349,7 @@ def test_a_stop_signal_saves_the_state_and_a_rerun_continues_bit_identical(files
     assert f"stopped by {signal.Signals(sig).name} after iteration" in err
     (partial,) = leftovers(stopped)
     at = int(err.split("after iteration ")[1].split(";")[0])
-    assert 5 <= at < 40 and not stopped.exists()
+    assert 5 <= at < 20 and not stopped.exists()
 
     resumed = subprocess.run([*base, "--out", stopped, "--resume"], env=env, capture_output=True,
                              text=True)
