@@ -5,10 +5,10 @@ the full reproduction takes days; quick mode and GPU runs print a one-line estim
 The cost of a fit is taken as proportional to iterations x pixels x its network's cost per
 pixel, measured on the Table-1 network at --size x --size (fp32 eager, which no precision
 mode is slower than), plus a start-up cost per fit: what this process took to import torch,
-build the network and take its first step, as a fit does. On a machine with several GPUs the fits spread over them
-(dip.gpu_slots), so the wall time is the total divided by the GPUs; fits sharing one GPU
-(DIP_FITS_PER_GPU) share its throughput and are not counted as faster. With `device: cpu`
-one single-threaded fit runs per core.
+build the network and take its first step, as a fit does. On a machine with several GPUs the
+fits spread over them (dip.gpu_slots), so the wall time is the total divided by the GPUs;
+fits sharing one GPU (DIP_FITS_PER_GPU) share its throughput and are not counted as faster.
+With `device: cpu` one single-threaded fit runs per core.
 """
 
 import json
