@@ -21,7 +21,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from .devices import device_name, resolve_device, synchronize
 from .nets import build_net, count_params, make_input
 from .operators import build_operator
-from .precision import Execution, apply_backend_flags, candidate_paths, capabilities, choose
+from .precision import (Execution, apply_backend_flags, candidate_paths, capabilities, choose,
+                        compiled, optimizer)
 
 
 def _problem(preset, size: int, device: torch.device, gen: torch.Generator):
@@ -82,8 +83,8 @@ class _Path:
         if execution.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
             self.z = self.z.contiguous(memory_format=torch.channels_last)
-        self.model = torch.compile(self.net) if execution.compile else self.net
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=preset.lr)
+        self.model = compiled(self.net, execution)
+        self.opt = optimizer(self.net.parameters(), preset.lr, execution)
         self.noise = torch.empty_like(self.z)
 
     def step(self, module=None) -> None:
@@ -91,6 +92,8 @@ class _Path:
         apply_backend_flags(self.execution)
         std = self.preset.reg_noise_std
         inp = self.z + self.noise.normal_(std=std) if std else self.z
+        if self.execution.cuda_graphs and module is None:
+            torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.execution.bf16):
             out = (module or self.model)(inp)
         loss = F.mse_loss(self.op(out.float()), self.target)

@@ -58,7 +58,7 @@ from .durations import human_duration
 from .images import save_image, to_array
 from .nets import count_params
 from .outputs import OUTPUTS
-from .precision import Execution, apply_backend_flags
+from .precision import Execution, apply_backend_flags, compiled, optimizer
 
 TRACE_COLUMNS = ("iteration", "loss", "psnr_observed", "psnr_gt", "psnr_clean_gt", "psnr_ema_gt",
                  "elapsed_s")
@@ -329,14 +329,19 @@ class _Run:
         self.s, self.state, self.progress = settings, state, progress
         self.z, self.operator, self.target = z, operator, target
         self.target_np = to_array(target)
-        self.model = torch.compile(net) if settings.execution.compile else net
+        self.model = compiled(net, settings.execution)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The net, under bf16 autocast when the path says so (its output back in fp32)."""
-        if not self.s.execution.bf16:
-            return self.model(x)
-        with torch.autocast(x.device.type, dtype=torch.bfloat16):
-            return self.model(x).to(x.dtype)
+        """The net, under bf16 autocast when the path says so (its output back in fp32).
+
+        A CUDA-graph replay writes its output where the previous replay's was: each call
+        marks a new step and the output is copied out, so outputs held across calls stay."""
+        ex = self.s.execution
+        if ex.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=ex.bf16):
+            out = self.model(x)
+        return out.clone() if ex.cuda_graphs else out.to(x.dtype)
 
     def train_step(self, it: int) -> torch.Tensor:
         """Iteration ``it`` (1-based): output, loss, gradient, the official check when due,
@@ -440,7 +445,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
 
     noise_gen = torch.Generator(device=device)
     noise_gen.manual_seed(stream_seeds(s.seed).noise)
-    state = FitState(net, torch.optim.Adam(net.parameters(), lr=s.lr), noise_gen)
+    state = FitState(net, optimizer(net.parameters(), s.lr, s.execution), noise_gen)
     if resume:
         state.load(load_checkpoint(out_dir / CHECKPOINT))
         log(f"resuming from iteration {state.iteration}")

@@ -14,10 +14,12 @@ resume takes the same path.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from .execution import Execution
 
 PRECISIONS = ("faithful", "fast")
 #: CPU flags (as /proc/cpuinfo spells them) that mean bf16 arithmetic in hardware.
@@ -52,19 +54,16 @@ class Capabilities:
         return self.device_type
 
 
-@dataclass(frozen=True)
-class Execution:
-    """The path a fit runs: recorded in meta.json and the checkpoint, reused by a resume."""
+def optimizer(params, lr: float, execution: Execution) -> torch.optim.Adam:
+    """Adam as the path says: the default (foreach) implementation, or the fused kernel."""
+    return torch.optim.Adam(params, lr=lr, fused=True if execution.fused_adam else None)
 
-    precision: str = "faithful"
-    hardware_class: str = "cpu"
-    bf16: bool = False           # autocast the forward pass to bf16
-    channels_last: bool = False  # NHWC memory format
-    compile: bool = False        # torch.compile the network
-    tf32: bool = False           # TF32 for fp32 convolutions and matmuls on CUDA
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+def compiled(net: torch.nn.Module, execution: Execution):
+    """The module the path runs: ``net`` itself, or torch.compile of it (with CUDA graphs)."""
+    if not execution.compile:
+        return net
+    return torch.compile(net, mode="reduce-overhead" if execution.cuda_graphs else None)
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
@@ -126,4 +125,10 @@ def candidate_paths(caps: Capabilities) -> list[Execution]:
              for c in (False, True) for cl in (False, True)]
     if caps.native_bf16:
         paths += [Execution("fast", cls, bf16=True, channels_last=cl, tf32=cuda) for cl in (False, True)]
+    if cuda:
+        # Launch overhead weighs on a GPU at one image per step: one Adam kernel for all
+        # parameters, and the whole step replayed as CUDA graphs.
+        bf16 = caps.native_bf16
+        paths += [Execution("fast" if bf16 else "faithful", cls, bf16=bf16, channels_last=True,
+                            tf32=bf16, fused_adam=True, compile=c, cuda_graphs=c) for c in (False, True)]
     return paths

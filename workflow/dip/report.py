@@ -17,6 +17,7 @@ from . import paper, study
 from .durations import human_duration
 from .errors import DipError
 from .evaluate import read_json
+from .execution import Execution
 from .outputs import OUTPUTS
 from .tables import DISPLAY, fmt, read_csv, short, title
 
@@ -71,8 +72,8 @@ def precision_path(meta: dict) -> str:
     ex = meta.get("execution")
     if not isinstance(ex, dict):
         return "–"
-    taken = [name for name in ("bf16", "channels_last", "compile") if ex.get(name)]
-    return f"{ex.get('precision', '?')}: {', '.join(taken) or 'fp32 eager'}" + (", TF32" if ex.get("tf32") else "")
+    path = Execution.from_dict(ex)
+    return f"{ex.get('precision', '?')}: {path.name}" + (", TF32" if path.tf32 else "")
 
 
 def runtime(records: list[dict]) -> list[dict]:

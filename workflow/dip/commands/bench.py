@@ -15,6 +15,7 @@ from ..benchmark import measure, measure_all
 from ..devices import DEVICE_CHOICES
 from ..errors import DipError
 from ..netspec import min_size, size_multiple
+from ..precision import Execution
 from ..presets import get_preset
 from ._precision import add_precision_argument
 
@@ -62,7 +63,7 @@ def run(args) -> int:
 
 
 def _path_name(r: dict) -> str:
-    return ", ".join(name for name in ("bf16", "channels_last", "compile") if r[name]) or "fp32 eager"
+    return Execution.from_dict(r).name
 
 
 def _all_paths(args, preset) -> int:
@@ -73,7 +74,7 @@ def _all_paths(args, preset) -> int:
     print(f"{preset.name} {args.size}x{args.size} on {doc['device_name']} ({doc['device']}), "
           f"{doc['threads']} threads, {args.iterations} steps each, taking turns:")
     for r in doc["paths"]:
-        print(f"  {_path_name(r):28} {r['s_per_iter']:8.4f} s/it {r['gflop_per_s']:7.1f} GFLOP/s "
+        print(f"  {_path_name(r):44} {r['s_per_iter']:8.4f} s/it {r['gflop_per_s']:7.1f} GFLOP/s "
               f"{r['ratio_to_fp32_eager']:5.2f}x  peak {r['peak_mem_mb']:6.0f} MB  "
               f"warm-up {r['warmup_s']:.1f} s")
     return 0

@@ -273,7 +273,7 @@ def _reuse_execution(job: Job, resume_dir: Path) -> None:
     """Continue on the checkpoint's path (bf16, memory format, compile), not on the one this
     machine would choose: a fit's numbers depend on it."""
     before = load_checkpoint(resume_dir / CHECKPOINT)["info"]["config"]["execution"]
-    job.settings.execution = Execution(**before)
+    job.settings.execution = Execution.from_dict(before)
     job.config["execution"] = before
 
 
