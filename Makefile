@@ -16,7 +16,7 @@ else ifneq ($(shell uname -s),Darwin)
 DEVICE ?= device=cpu
 endif
 
-.PHONY: install run quick studies test test-slurm bench lint report clean
+.PHONY: install run quick studies test test-slurm bench device-data device-check lint report clean
 
 install: $(STAMP)
 
@@ -51,6 +51,20 @@ test-slurm: install     ## quick mode through a real local Slurm (root + apt)
 
 bench: install          ## engine speed, faithful and fast (each next to fp32 eager): table1, 256^2
 	for p in faithful fast; do $(BIN)/dip bench --preset table1 --size 256 --iterations 5 --precision $$p --json; done
+
+# The GPU check (docs/performance.md): `make device-data` here fetches the Table-1 images into
+# .device-data/ (git-ignored, travels with the tree); `make device-check` on the GPU machine
+# runs from the source tree with the python it finds (no install, no network) and writes its
+# summary to $(OUT) within $(BUDGET) seconds.
+BUDGET ?= 480
+OUT    ?= reports/device-check
+DEVICE_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+
+device-data: install    ## the images `make device-check` needs (set DIP_DATA_MIRROR to work offline)
+	$(BIN)/python -m dip.device_check --fetch .device-data
+
+device-check:           ## on a GPU machine: environment, GPU tests, paths, sharing, Table-1 fits
+	PYTHONPATH=workflow $(DEVICE_PYTHON) -m dip.device_check --budget $(BUDGET) --out $(OUT) --data .device-data
 
 lint: install
 	$(BIN)/snakemake --lint
