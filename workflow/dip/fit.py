@@ -341,7 +341,7 @@ class _Run:
             torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=ex.bf16):
             out = self.model(x)
-        return out.clone() if ex.cuda_graphs else out.to(x.dtype)
+        return out.to(x.dtype, copy=ex.cuda_graphs)
 
     def train_step(self, it: int) -> torch.Tensor:
         """Iteration ``it`` (1-based): output, loss, gradient, the official check when due,
