@@ -13,7 +13,7 @@ from dip import pipeline
 from dip.errors import DipError
 from dip.images import save_image
 from dip.pipeline import paths, reports
-from dip.pipeline.settings import FLAGS, KEYS
+from dip.overrides import BY_KEY, KEYS
 
 TABLE1 = ["barbara", "boat", "house", "lena", "peppers", "cameraman", "couple", "fingerprint",
           "hill", "man", "montage"]
@@ -100,7 +100,7 @@ def test_every_setting_in_the_config_reaches_the_fit_command(config):
     expected = {"channels_down": "16,32,64,128,128", "channels_skip": "0,4,8,16,16"}
     for key, value in values.items():
         cmd = fit_commands(one(config, **{key: value}), "solo")["base"]
-        flag = FLAGS[key]
+        flag = BY_KEY[key].flag
         if key == "conv_1x1":
             assert "--no-conv-1x1" in cmd, key
         elif key == "legacy":
@@ -109,7 +109,7 @@ def test_every_setting_in_the_config_reaches_the_fit_command(config):
             assert cmd[cmd.index(flag) + 1] == (expected.get(key) or str(value)), (key, cmd)
     # a key the config does not set is left to the preset
     cmd = fit_commands(one(config), "solo")["base"]
-    assert not set(cmd) & {FLAGS[k] for k in KEYS if k != "iterations"}
+    assert not set(cmd) & {BY_KEY[k].flag for k in KEYS if k != "iterations"}
 
 
 def test_a_reg_noise_sweep_gives_one_fit_per_value_with_its_flag(config):
@@ -180,7 +180,7 @@ def test_a_network_too_deep_for_its_image_is_refused_at_planning(config):
 
 BAD = {
     "unknown vary key": ({"vary": {"learning_rate": [0.1]}}, "experiment 'solo', vary.learning_rate.*unknown"),
-    "wrong value type": ({"vary": {"lr": ["fast"]}}, "experiment 'solo', vary.lr.*'lr' cannot be 'fast'"),
+    "wrong value type": ({"vary": {"lr": ["fast"]}}, "experiment 'solo', vary.lr.*'lr' must be a number above 0, got 'fast'"),
     "unknown setting": ({"variants": {"g": {"colour": 1}}}, "experiment 'solo', variants.g.*unknown setting 'colour'"),
     "no images": ({"images": []}, "experiment 'solo': no images"),
     "same path twice": ({"vary": {"lr": [0.1]}, "variants": {"lr=0.1": {"lr": 0.2}}},

@@ -153,7 +153,7 @@ def test_fp32_fast_paths_take_the_step_eager_takes(path, cfg):
 def test_the_workflow_knows_the_same_modes():
     from dip.pipeline import settings
 
-    assert settings.PRECISION == precision.PRECISIONS
+    assert settings.overrides.PRECISIONS is precision.PRECISIONS
     assert settings.flags({"precision": "fast"}) == ["--precision", "fast"]
     assert settings.resolve("table1", {}, "here")["precision"] == "faithful"
 

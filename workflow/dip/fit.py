@@ -58,12 +58,12 @@ from .durations import human_duration
 from .images import save_image, to_array
 from .nets import count_params
 from .outputs import OUTPUTS
+from .overrides import BACKTRACK_MODES
 from .precision import Execution, apply_backend_flags, compiled, optimizer
 
 TRACE_COLUMNS = ("iteration", "loss", "psnr_observed", "psnr_gt", "psnr_clean_gt", "psnr_ema_gt",
                  "elapsed_s")
 CHECKPOINT = "checkpoint.pt"
-BACKTRACK_MODES = ("official", "full", "off")
 #: Signals that stop a fit cleanly: it finishes the iteration, saves a checkpoint and raises
 #: Stopped. SIGTERM is what a scheduler sends at a time limit, SIGUSR1 a common warning.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)

@@ -218,6 +218,16 @@ def size_multiple(cfg: NetConfig) -> int:
     return 2 ** (4 + cfg.more_layers) if isinstance(cfg, UNetConfig) else 1
 
 
+def size_problem(cfg: NetConfig, height: int, width: int) -> str | None:
+    """What is wrong with an H x W image for this network, in words; None if nothing."""
+    least, multiple = min_size(cfg), size_multiple(cfg)
+    if min(height, width) >= least and not height % multiple and not width % multiple:
+        return None
+    problem = "too small" if min(height, width) < least else "the wrong size"
+    need = f" and multiples of {multiple}" if multiple > 1 else ""
+    return f"{width}x{height} is {problem} for the network: sides must be at least {least}{need}"
+
+
 def min_size(cfg: NetConfig) -> int:
     """The smallest image side (height and width) the network accepts."""
     validate(cfg)

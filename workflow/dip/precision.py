@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from .execution import Execution
+from .overrides import PRECISIONS
 
-PRECISIONS = ("faithful", "fast")
 #: CPU flags (as /proc/cpuinfo spells them) that mean bf16 arithmetic in hardware.
 NATIVE_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 

@@ -31,7 +31,6 @@ output channels follow the image's (grey or colour), whatever the preset was wri
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import shutil
@@ -44,10 +43,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import masks
+from .. import masks, overrides
 from ..devices import DEVICE_CHOICES, resolve_device
 from ..errors import DipError
-from ..fit import (BACKTRACK_MODES, CHECKPOINT, FitSettings, InjectedFailure, Stopped, fit,
+from ..fit import (CHECKPOINT, FitSettings, InjectedFailure, Stopped, fit,
                    load_checkpoint, stream_seeds)
 from ..gpu_slots import gpu_for_fit
 from ..hashes import sha256_file
@@ -55,8 +54,9 @@ from ..images import load_image, save_image, to_tensor
 from ..locks import exclusive
 from ..nets import build_net, make_input
 from ..precision import Execution, capabilities, choose
-from ..netspec import DOWNSAMPLE_MODES, INPUT_KINDS, PAD_MODES, min_size, size_multiple, with_overrides
+from ..netspec import size_problem
 from ..operators import build_operator
+from ..pipeline import settings
 from ..presets import Preset, get_preset
 from ._precision import add_precision_argument
 
@@ -82,46 +82,23 @@ def add_arguments(p) -> None:
     p.add_argument("--gt", help="ground truth, the size of the output; feeds the trace's PSNR")
     p.add_argument("--input-image",
                    help="the network input for presets whose input is an image (flash photo)")
-    p.add_argument("--iterations", type=int, help="default: the preset's")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)}; "
                    "auto = cuda, else mps, else cpu")
     p.add_argument("--resume", nargs="?", const="strict", choices=("strict", "auto"),
                    help="continue from a checkpoint if any; a checkpoint made with other "
                         "settings is an error, or with 'auto' is passed over (start afresh)")
-    p.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
-    p.add_argument("--ema-weight", type=float, help="output average weight (default: preset's)")
-    p.add_argument("--backtrack", choices=BACKTRACK_MODES,
-                   help="official: the notebook's check (training output, before the step) and "
-                        "restore (weights only); full: our check (net(z), after the step) "
-                        "restoring weights, Adam and the average; off (default: the preset's)")
-    p.add_argument("--reg-noise-std", type=float, metavar="SIGMA",
-                   help="std of the fresh Gaussian added to the input each iteration (default: preset's)")
-    net = p.add_argument_group("network and input (default: the preset's)")
-    net.add_argument("--input", choices=INPUT_KINDS, help="network input kind")
-    net.add_argument("--input-channels", type=int, metavar="C", help="channels of the input z")
-    net.add_argument("--scales", type=int, metavar="N",
-                     help="number of scales; per-scale lists are cut or extended with their last entry")
-    for part in ("down", "up", "skip"):
-        net.add_argument(f"--channels-{part}", type=_int_list, metavar="C[,C...]",
-                         help=f"{part} channels: one width for every scale, or one per scale")
-    for part in ("down", "up", "skip"):
-        net.add_argument(f"--kernel-{part}", type=int, metavar="K", help=f"{part} kernel size (odd)")
-    net.add_argument("--upsample", type=_str_list, metavar="MODE[,MODE...]",
-                     help="nearest or bilinear: one for every scale, or one per scale")
-    net.add_argument("--downsample", choices=DOWNSAMPLE_MODES)
-    net.add_argument("--pad", choices=PAD_MODES)
-    net.add_argument("--conv-1x1", action=argparse.BooleanOptionalAction, default=None,
-                     help="the 1x1 conv after each decoder conv")
+    group = p.add_argument_group("settings (each defaults to the preset's)")
+    for setting in overrides.SETTINGS:
+        if setting.key != "precision":
+            overrides.add_argument(group, setting)
+    add_precision_argument(group)
     p.add_argument("--trace-every", type=int, default=50, metavar="K")
     p.add_argument("--checkpoint-every", type=int, default=500, metavar="M",
                    help="checkpoint every M iterations (default 500) ...")
     p.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="T",
                    help="... or after T minutes of wall time, whichever comes first (default 10)")
     p.add_argument("--snapshots", help="comma-separated iterations (default: the preset's)")
-    p.add_argument("--legacy", action=argparse.BooleanOptionalAction, default=False,
-                   help="PyTorch 0.4 behaviour: BN weights ~ U(0,1), bilinear align_corners")
-    add_precision_argument(p)
     p.add_argument("--fail-at-iteration", type=int, metavar="N",
                    help="stop with an error (exit code 1) after iteration N, for testing")
     p.add_argument("--out", required=True, help="the fit's directory")
@@ -147,51 +124,20 @@ def _sha256(path: str | None) -> str | None:
     return None if path is None else sha256_file(path)
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-
-
-def _str_list(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",")]
-
-
-#: `dip fit` option -> network setting of dip.netspec.with_overrides.
-_NET_OPTIONS = {"scales": "scales", "channels_down": "channels_down", "channels_up": "channels_up",
-                "channels_skip": "channels_skip", "kernel_down": "kernel_down",
-                "kernel_up": "kernel_up", "kernel_skip": "kernel_skip", "upsample": "upsample",
-                "downsample": "downsample", "pad": "pad", "conv_1x1": "conv_1x1"}
-
-
-def effective_preset(preset: Preset, args, channels: int) -> Preset:
+def effective_preset(preset: Preset, values: dict, channels: int) -> Preset:
     """The preset with the command line's overrides applied; the network's output follows the
     image's channels (grey or colour)."""
-    kind = args.input or preset.input
-    depth = args.input_channels or (2 if kind == "meshgrid" else preset.input_depth)
-    if args.input_channels is not None and args.input_channels < 1:
-        raise DipError(f"--input-channels must be at least 1, got {args.input_channels}")
-    overrides = {k: getattr(args, opt) for opt, k in _NET_OPTIONS.items()
-                 if getattr(args, opt) is not None}
-    net = with_overrides(preset.net, {**overrides, "in_channels": depth, "out_channels": channels})
-    reg = preset.reg_noise_std if args.reg_noise_std is None else args.reg_noise_std
-    if reg < 0:
-        raise DipError(f"--reg-noise-std must be at least 0, got {reg}")
-    return dataclasses.replace(preset, net=net, input=kind, input_depth=depth, reg_noise_std=reg)
+    net = settings.network(preset, values, out_channels=channels)
+    return dataclasses.replace(preset, net=net, input=values.get("input", preset.input),
+                               input_depth=net.in_channels,
+                               reg_noise_std=values.get("reg_noise_std", preset.reg_noise_std))
 
 
 def _check_options(args, preset: Preset) -> None:
-    if args.iterations is not None and args.iterations < 1:
-        raise DipError(f"--iterations must be a positive number, got {args.iterations}")
     if args.trace_every < 1 or args.checkpoint_every < 1:
         raise DipError("--trace-every and --checkpoint-every must be at least 1")
     if not args.checkpoint_minutes > 0:
         raise DipError(f"--checkpoint-minutes must be positive, got {args.checkpoint_minutes}")
-    if args.lr is not None and not args.lr > 0:
-        raise DipError(f"--lr must be positive, got {args.lr}")
-    if args.ema_weight is not None and not 0 <= args.ema_weight < 1:
-        raise DipError(f"--ema-weight must be in [0, 1), got {args.ema_weight}")
     if args.fail_at_iteration is not None and args.fail_at_iteration < 1:
         raise DipError(f"--fail-at-iteration must be at least 1, got {args.fail_at_iteration}")
     if args.mask is not None and args.mask_bernoulli is not None:
@@ -280,22 +226,20 @@ def _reuse_execution(job: Job, resume_dir: Path) -> None:
 def prepare(args) -> Job:
     """Check every input and build the fit; reads files, writes nothing."""
     preset = get_preset(args.preset)
+    values = overrides.from_args(args)
     _check_options(args, preset)
     snapshots = _parse_snapshots(args.snapshots, preset)
     device = resolve_device(args.device)
 
     image = load_image(args.image)
     channels = 1 if image.ndim == 2 else image.shape[2]
-    preset = effective_preset(preset, args, channels)
+    preset = effective_preset(preset, values, channels)
     factor = preset.sr_factor if preset.task == "sr" else 1
     height, width = image.shape[0] * factor, image.shape[1] * factor
     out_shape = (height, width) + image.shape[2:]
-    least, multiple = min_size(preset.net), size_multiple(preset.net)
-    if min(height, width) < least or height % multiple or width % multiple:
-        problem = "too small" if min(height, width) < least else "the wrong size"
-        need = f" and multiples of {multiple}" if multiple > 1 else ""
-        raise DipError(f"output {width}x{height} is {problem} for preset '{preset.name}': sides "
-                       f"must be at least {least}{need}")
+    problem = size_problem(preset.net, height, width)
+    if problem:
+        raise DipError(f"output {problem} of preset '{preset.name}'")
     gt = None if args.gt is None else _load_sized(args.gt, "ground truth", out_shape)
     seeds = stream_seeds(args.seed)
     mask, drawn_mask = None, None
@@ -309,19 +253,16 @@ def prepare(args) -> Job:
         in_shape = (height, width) + ((preset.input_depth,) if preset.input_depth > 1 else ())
         input_image = to_tensor(_load_sized(args.input_image, "input image", in_shape))
 
-    settings = FitSettings(
-        iterations=preset.iterations if args.iterations is None else args.iterations,
-        lr=preset.lr if args.lr is None else args.lr, reg_noise_std=preset.reg_noise_std,
-        ema_weight=preset.ema_weight if args.ema_weight is None else args.ema_weight,
-        backtrack=preset.backtrack if args.backtrack is None else args.backtrack,
-        final_input=preset.final_input, trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
+    fit_settings = FitSettings(
+        **settings.loop_values(preset, values), final_input=preset.final_input, trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
         checkpoint_minutes=args.checkpoint_minutes,
         snapshots=snapshots, seed=args.seed, fail_at_iteration=args.fail_at_iteration)
-    settings.execution = choose(args.precision, capabilities(device))
+    fit_settings.execution = choose(args.precision, capabilities(device))
+    legacy = bool(values.get("legacy", False))
     config = {
-        "preset": asdict(preset), **asdict(settings), "precision": args.precision,
+        "preset": asdict(preset), **asdict(fit_settings), "precision": args.precision,
         "device": args.device,
-        "device_type": device.type, "legacy": args.legacy,
+        "device_type": device.type, "legacy": legacy,
         "image": args.image, "image_sha256": _sha256(args.image),
         "mask": args.mask, "mask_sha256": _sha256(args.mask), "mask_bernoulli": args.mask_bernoulli,
         "gt": args.gt, "gt_sha256": _sha256(args.gt),
@@ -335,7 +276,7 @@ def prepare(args) -> Job:
     target = image_t if preset.task == "sr" else operator(image_t)
     net_input = make_input(preset.input, preset.input_depth, (height, width),
                            torch.Generator().manual_seed(seeds.input), image=input_image)
-    return Job(preset, settings, device, args.legacy, net_input.to(device), operator,
+    return Job(preset, fit_settings, device, legacy, net_input.to(device), operator,
                target.to(device), gt, drawn_mask, config)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ..degrade import noise_seed
 from ..errors import DipError
-from ..netspec import activations_per_pixel, macs_per_pixel, min_size, size_multiple
+from ..netspec import activations_per_pixel, macs_per_pixel, size_problem
 from ..presets import get_preset
 from . import paths
 from .images import ImageRef, resolve as resolve_image, size as image_size, source
@@ -278,12 +278,10 @@ class Plan:
                     inputs = prep_owner.setdefault(prep_key, prep.inputs)
                     if inputs == prep.inputs:
                         self.inputs[inputs] = prep
-                    side, multiple = min(prep.size), size_multiple(net)
-                    if side < min_size(net) or any(n % multiple for n in prep.size):
-                        need = f" that are multiples of {multiple}" if multiple > 1 else ""
-                        raise DipError(f"{where}, image '{ref.id}': the network needs sides of at "
-                                       f"least {min_size(net)} pixels{need}; the image is "
-                                       f"{prep.size[1]}x{prep.size[0]} (quick mode: set quick_crop)")
+                    problem = size_problem(net, *prep.size)
+                    if problem:
+                        raise DipError(f"{where}, image '{ref.id}': {problem} (quick mode: set "
+                                       "quick_crop)")
                     fail = self._fails(exp.name, variant.id, ref.id, seed)
                     snapshots = self._snapshots(variant.preset, settings["iterations"])
                     key = json.dumps([inputs.dir, seed, settings, snapshots, fail, ref.ground_truth],
