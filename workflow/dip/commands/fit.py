@@ -33,41 +33,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import sys
-import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from .. import masks, overrides
 from ..devices import DEVICE_CHOICES, resolve_device
 from ..errors import DipError
-from ..fit import (CHECKPOINT, FitSettings, InjectedFailure, Stopped, fit,
-                   load_checkpoint, stream_seeds)
+from ..fit import FitSettings, stream_seeds
+from ..fit_dir import FitRequest, execute
 from ..gpu_slots import gpu_for_fit
 from ..hashes import sha256_file
-from ..images import load_image, save_image, to_tensor
-from ..locks import exclusive
-from ..nets import build_net, make_input
-from ..precision import Execution, capabilities, choose
+from ..images import load_image, to_tensor
+from ..nets import make_input
 from ..netspec import size_problem
 from ..operators import build_operator
 from ..pipeline import settings
+from ..precision import capabilities, choose
 from ..presets import Preset, get_preset
 from ._precision import add_precision_argument
-
-# Config entries that may change between a run and its --resume: they do not change the
-# trajectory of the iterations already done (paths are checked through their sha256). The
-# execution path is the one exception: a resume takes the checkpoint's, whatever the hardware
-# it lands on would choose, so the precision mode is what must match.
-RESUMABLE_CHANGES = {"iterations", "trace_every", "checkpoint_every", "checkpoint_minutes",
-                     "snapshots", "execution",
-                     "device", "image", "mask", "gt", "input_image", "fail_at_iteration"}
-
 
 def add_arguments(p) -> None:
     p.add_argument("--preset", required=True, help="preset name (see `dip describe`)")
@@ -102,22 +88,6 @@ def add_arguments(p) -> None:
     p.add_argument("--fail-at-iteration", type=int, metavar="N",
                    help="stop with an error (exit code 1) after iteration N, for testing")
     p.add_argument("--out", required=True, help="the fit's directory")
-
-
-@dataclass
-class Job:
-    """A fully checked fit: what to run and where, before anything is written."""
-
-    preset: Preset
-    settings: FitSettings
-    device: torch.device
-    legacy: bool
-    net_input: torch.Tensor
-    operator: nn.Module
-    target: torch.Tensor
-    gt: np.ndarray | None
-    drawn_mask: np.ndarray | None
-    config: dict
 
 
 def _sha256(path: str | None) -> str | None:
@@ -174,56 +144,7 @@ def _load_sized(path: str, what: str, shape: tuple[int, ...]) -> np.ndarray:
     return img
 
 
-def _checkpoint_dirs(out: Path) -> list[Path]:
-    """Where a fit could resume from, best first: out itself, then the hidden work directories
-    of failed runs, newest first."""
-    partial = [d for d in out.parent.glob(f".{out.name}.tmp-*") if (d / CHECKPOINT).is_file()]
-    partial.sort(key=lambda d: (d / CHECKPOINT).stat().st_mtime, reverse=True)
-    return ([out] if (out / CHECKPOINT).is_file() else []) + partial
-
-
-def _not_resumable(directory: Path, config: dict, iterations: int) -> str | None:
-    """Why the checkpoint in ``directory`` cannot continue this fit, or None if it can."""
-    try:
-        ck = load_checkpoint(directory / CHECKPOINT)
-        before = ck["info"]["config"]
-    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is unusable
-        return f"cannot read checkpoint in {directory}: {exc}"
-    changed = sorted(k for k in config.keys() | before.keys()
-                     if k not in RESUMABLE_CHANGES and config.get(k) != before.get(k))
-    if changed:
-        return f"checkpoint in {directory} was made with other settings ({', '.join(changed)})"
-    if ck["iteration"] > iterations:
-        return (f"checkpoint in {directory} is at iteration {ck['iteration']}, "
-                f"beyond --iterations {iterations}")
-    return None
-
-
-def _resume_dir(out: Path, config: dict, iterations: int, policy: str) -> Path | None:
-    """The directory to resume from. ``strict`` refuses an unusable best candidate; ``auto``
-    passes over unusable ones and moves each aside (``.NAME.passed-over-*``), never deleting
-    a checkpoint."""
-    for directory in _checkpoint_dirs(out):
-        reason = _not_resumable(directory, config, iterations)
-        if reason is None:
-            return directory
-        if policy == "strict":
-            raise DipError(f"{reason}; drop --resume or remove it")
-        aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.passed-over-", dir=out.parent))
-        directory.replace(aside)
-        print(f"dip fit: not resuming: {reason}; moved it to {aside}", file=sys.stderr)
-    return None
-
-
-def _reuse_execution(job: Job, resume_dir: Path) -> None:
-    """Continue on the checkpoint's path (bf16, memory format, compile), not on the one this
-    machine would choose: a fit's numbers depend on it."""
-    before = load_checkpoint(resume_dir / CHECKPOINT)["info"]["config"]["execution"]
-    job.settings.execution = Execution.from_dict(before)
-    job.config["execution"] = before
-
-
-def prepare(args) -> Job:
+def prepare(args) -> FitRequest:
     """Check every input and build the fit; reads files, writes nothing."""
     preset = get_preset(args.preset)
     values = overrides.from_args(args)
@@ -276,66 +197,10 @@ def prepare(args) -> Job:
     target = image_t if preset.task == "sr" else operator(image_t)
     net_input = make_input(preset.input, preset.input_depth, (height, width),
                            torch.Generator().manual_seed(seeds.input), image=input_image)
-    return Job(preset, fit_settings, device, legacy, net_input.to(device), operator,
+    return FitRequest(preset, fit_settings, device, legacy, net_input.to(device), operator,
                target.to(device), gt, drawn_mask, config)
-
-
-def _publish(work: Path, out: Path) -> None:
-    """Move the finished work directory to ``out`` (replacing an old one) and tidy up."""
-    if work != out:
-        old = out.with_name(f".{out.name}.old-{work.name.rsplit('-', 1)[-1]}")
-        if out.exists():
-            out.rename(old)
-        work.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-
-
-#: Exit code of a fit stopped by a signal after saving its state: rerun it to continue.
-EXIT_STOPPED = 75
 
 
 def run(args) -> int:
     with gpu_for_fit(resolve_device(args.device)):
-        job = prepare(args)
-        out = Path(args.out)
-        with exclusive(out.with_name(f".{out.name}.lock"), f"fit directory {out}"):
-            return _run_locked(args, job, out)
-
-
-def _run_locked(args, job: Job, out: Path) -> int:
-    resume_dir = None
-    if args.resume:
-        resume_dir = _resume_dir(out, job.config, job.settings.iterations, args.resume)
-    if resume_dir is not None:
-        work = resume_dir
-        _reuse_execution(job, resume_dir)
-    else:
-        if args.resume:
-            print(f"dip fit: nothing to resume for {out}; starting afresh", file=sys.stderr)
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-
-    torch.manual_seed(stream_seeds(job.settings.seed).weights)
-    net = build_net(job.preset.net, legacy=job.legacy)
-    info = {"config": job.config, "preset": job.preset.name, "seed": job.settings.seed}
-    try:
-        if job.drawn_mask is not None:
-            save_image(work / "mask.png", job.drawn_mask)
-        fit(net, job.net_input, job.operator, job.target, work, job.settings, gt=job.gt,
-            resume=resume_dir is not None, info=info)
-    except BaseException as exc:
-        if work != out and not (work / CHECKPOINT).is_file():
-            shutil.rmtree(work, ignore_errors=True)
-        elif work != out:
-            print(f"dip fit: partial run kept in {work}; --resume continues it", file=sys.stderr)
-        if isinstance(exc, Stopped):
-            print(f"dip fit: {exc}; its state is saved: rerun with --resume to continue",
-                  file=sys.stderr)
-            return EXIT_STOPPED
-        if isinstance(exc, InjectedFailure):
-            print(f"dip fit: {exc}", file=sys.stderr)
-            return 1
-        raise
-    _publish(work, out)
-    return 0
+        return execute(prepare(args), Path(args.out), args.resume)
