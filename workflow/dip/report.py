@@ -8,18 +8,18 @@ computed from the numbers, so the report can be rebuilt at any time without refi
 
 import json
 import os
-import statistics
 from pathlib import Path
 
 import jinja2
 
 from . import paper, study
+from .aggregate import MISSING, mean, number, stats
 from .durations import human_duration
 from .errors import DipError
 from .evaluate import read_json
 from .execution import Execution
 from .outputs import OUTPUTS
-from .tables import DISPLAY, fmt, read_csv, short, title
+from .tables import DISPLAY, read_csv, short, title
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -91,7 +91,7 @@ def runtime(records: list[dict]) -> list[dict]:
             "device": ", ".join(sorted({str(m.get("device_name") or m.get("device") or "?") for m in metas})),
             "precision": ", ".join(sorted({precision_path(m) for m in metas})),
             "torch": ", ".join(sorted({str(m.get("torch_version", "?")) for m in metas})),
-            "s_per_iter": fmt(sum(wall) / sum(its), 4) if wall and its and len(wall) == len(its) and sum(its) else "–",
+            "s_per_iter": number(sum(wall) / sum(its), 4) if wall and its and len(wall) == len(its) and sum(its) else "–",
             "total_s": sum(wall),
             "total": human_duration(sum(wall)) if wall else "–",
             "iterations": ", ".join(str(i) for i in sorted(set(its))) or "–",
@@ -108,16 +108,15 @@ def spread(records: list[dict]) -> list[dict]:
             groups.setdefault((name, r["image"]), []).append(r)
     rows = []
     for (exp, image), recs in sorted(groups.items()):
-        vals = [r["metrics"]["output"]["psnr"] for r in recs]
-        clean = [r["metrics"]["output_clean"]["psnr"] for r in recs]
-        ema = [r["metrics"]["ema"]["psnr"] for r in recs]
+        ours = stats(r["metrics"]["output"]["psnr"] for r in recs)
         rows.append({
             "experiment": exp, "image": image,
             "seeds": ", ".join(sorted((r["seed"] for r in recs), key=lambda s: (len(s), s))),
-            "mean": fmt(statistics.fmean(vals)), "clean": fmt(statistics.fmean(clean)),
-            "ema": fmt(statistics.fmean(ema)),
-            "std": fmt(statistics.stdev(vals)) if len(vals) > 1 else "–",
-            "range": fmt(max(vals) - min(vals)) if len(vals) > 1 else "–",
+            "mean": number(ours["mean"]),
+            "clean": number(mean(r["metrics"]["output_clean"]["psnr"] for r in recs)),
+            "ema": number(mean(r["metrics"]["ema"]["psnr"] for r in recs)),
+            "std": number(ours["std"]),
+            "range": number(ours["max"] - ours["min"]) if ours["n"] > 1 else MISSING,
         })
     return rows
 
@@ -132,9 +131,9 @@ def conclusions(rows: list[dict], mode: str) -> list[str]:
         return partial + ["No Table-1 image has both our result and a paper value, so nothing can be compared yet."]
     n = len(images)
     diffs = [r["diff_vs_paper"] for r in images]
-    ours = statistics.fmean(r["ours_psnr_mean"] for r in images)
-    theirs = statistics.fmean(r["paper_dip"] for r in images)
-    mean_diff = statistics.fmean(diffs)
+    ours = mean(r["ours_psnr_mean"] for r in images)
+    theirs = mean(r["paper_dip"] for r in images)
+    mean_diff = mean(diffs)
     close = [r for r in images if abs(r["diff_vs_paper"]) <= TOLERANCE_DB]
     worst = max(images, key=lambda r: abs(r["diff_vs_paper"]))
     out = partial
@@ -151,12 +150,12 @@ def conclusions(rows: list[dict], mode: str) -> list[str]:
         out.append(f"Our result beats Papyan et al.'s published number on {wins} of {len(with_papyan)} images.")
     published = [r for r in images if r["published_dip_psnr"] is not None]
     if published:
-        gap = statistics.fmean(r["published_dip_psnr"] - r["paper_dip"] for r in published)
+        gap = mean(r["published_dip_psnr"] - r["paper_dip"] for r in published)
         out.append(f"The authors' published 8-bit outputs score {gap:+.2f} dB on average relative to the values "
                    f"printed in the paper; saving to 8 bits is one reason, so differences of that size mean little.")
     stds = [r["ours_psnr_std"] for r in images if r["ours_psnr_std"] is not None]
     if stds:
-        out.append(f"Across seeds the standard deviation averages {statistics.fmean(stds):.2f} dB "
+        out.append(f"Across seeds the standard deviation averages {mean(stds):.2f} dB "
                    f"(largest {max(stds):.2f} dB), a spread the paper never reports.")
     return out
 
@@ -173,7 +172,7 @@ def padding(records: list[dict]) -> str | None:
         return f"none: fitted at {h} × {w}"
     padded = [r["metrics"]["prepared_extent"]["output"]["psnr"] for r in fits]
     return (f"reflection pad to {h} × {w}; PSNR on the original {oh} × {ow} "
-            f"(on the padded image: {statistics.fmean(padded):.2f} dB)")
+            f"(on the padded image: {mean(padded):.2f} dB)")
 
 
 def our_choices(configs: list[dict], barbara: str | None) -> list[dict]:

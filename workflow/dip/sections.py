@@ -15,15 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from . import paper
+from .aggregate import mean as average
+from .aggregate import mean_std, pm, stats
 from .evaluate import load_array, read_json, to_original, to_source_window
 from .images import load_image
 from .metrics import psnr, psnr_sr
-
-
-def _mean_sd(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    return float(np.mean(values)), (float(np.std(values, ddof=1)) if len(values) > 1 else None)
 
 
 def _by_image(fits: list[dict]) -> dict[str, list[dict]]:
@@ -36,8 +32,7 @@ def _by_image(fits: list[dict]) -> dict[str, list[dict]]:
 def _seed_spread(per_seed: dict[int, list[float]]) -> float | None:
     """Std over seeds of the mean over images (seeds that scored every image)."""
     n = max((len(v) for v in per_seed.values()), default=0)
-    means = [float(np.mean(v)) for v in per_seed.values() if len(v) == n]
-    return float(np.std(means, ddof=1)) if len(means) > 1 else None
+    return stats(average(v) for v in per_seed.values() if len(v) == n)["std"]
 
 
 def _compare(what: str, ours: float, spread: float | None, published: float | None) -> str:
@@ -78,12 +73,12 @@ def sr_table(spec: dict) -> dict:
         ours = [r["output"]["psnr_y_uint8"] for r in recs]
         for f, value in zip(fits, ours):
             per_seed.setdefault(f["seed"], []).append(value)
-        mean, sd = _mean_sd(ours)
+        mean, sd = mean_std(ours)
         first = fits[0]
         rows.append({
             "image": image, "ours": mean, "ours_sd": sd, "seeds": len(ours),
-            "ours_float": _mean_sd([r["output"]["psnr_y"] for r in recs])[0],
-            "average": _mean_sd([r["ema"]["psnr_y_uint8"] for r in recs])[0],
+            "ours_float": average(r["output"]["psnr_y"] for r in recs),
+            "average": average(r["ema"]["psnr_y_uint8"] for r in recs),
             "bicubic": recs[0]["bicubic"]["psnr_y"],
             "bicubic_published": _published_bicubic((spec.get("published") or {}).get(image, {}),
                                                     first["inputs"], load_array(Path(first["fit"]) / "output.npy")),
@@ -91,8 +86,7 @@ def sr_table(spec: dict) -> dict:
         })
     cols = ("ours", "ours_float", "average", "bicubic", "bicubic_published")
     mean = {"image": "mean", "seeds": min(r["seeds"] for r in rows), "ours_sd": _seed_spread(per_seed),
-            **{c: _mean_sd([r[c] for r in rows if r[c] is not None])[0] if all(r[c] is not None for r in rows)
-               else None for c in cols},
+            **{c: average((r[c] for r in rows), complete=True) for c in cols},
             "paper": published.get("dip"), "paper_bicubic": published.get("bicubic")}
     label = f"{spec['set']}"
     sentences = [_compare(f"{label}, mean PSNR (Y)", mean["ours"], mean["ours_sd"], mean["paper"])]
@@ -134,15 +128,14 @@ def denoising_table(spec: dict) -> dict:
         single = [r["output"]["psnr"] for r in recs]
         for f, value in zip(fits, single):
             per_seed.setdefault(f["seed"], []).append(value)
-        mean, sd = _mean_sd(single)
+        mean, sd = mean_std(single)
         rows.append({"image": image, "single": mean, "single_sd": sd, "seeds": len(fits),
-                     "average": _mean_sd([r["ema"]["psnr"] for r in recs])[0],
+                     "average": average(r["ema"]["psnr"] for r in recs),
                      "two_runs": _two_run_average(fits)})
     keys = ("single", "average", "two_runs")
     mean = {"image": "mean", "seeds": min(r["seeds"] for r in rows), "single_sd": _seed_spread(per_seed)}
     for k in keys:
-        values = [r[k] for r in rows]
-        mean[k] = float(np.mean(values)) if all(v is not None for v in values) else None
+        mean[k] = average((r[k] for r in rows), complete=True)
     paper_row = {"image": "paper", **{k: published.get(k) for k in keys}}
     sentences = []
     for key, what in (("single", "one fit"), ("average", "with the output average"),
@@ -171,7 +164,7 @@ def region_table(spec: dict) -> dict:
                 by_variant.setdefault(f["variant"], []).append(read_json(f["metrics"])["output"]["psnr"])
         ranked = []
         for variant, values in by_variant.items():
-            mean, sd = _mean_sd(values)
+            mean, sd = mean_std(values)
             rows.append({"image": f"{image} · {variant}", "ours": mean, "ours_sd": sd, "seeds": len(values)})
             ranked.append((mean, variant))
         if not ranked:
@@ -198,16 +191,9 @@ def flash_table(spec: dict) -> dict:
 
 def _cells(row: dict, keys: tuple[str, ...], mean: bool = False) -> dict:
     """A row as display text: the first key with ± its spread where there is one."""
-    def fmt(value):
-        return "–" if value is None else f"{value:.2f}"
-
     cells = [row["image"]]
     for i, k in enumerate(keys):
-        text = fmt(row.get(k))
-        sd = row.get(f"{k}_sd")
-        if i == 0 and sd is not None:
-            text += f" ± {sd:.2f}"
-        cells.append(text)
+        cells.append(pm(row.get(k), row.get(f"{k}_sd") if i == 0 else None))
     return {"mean": mean, "cells": cells}
 
 

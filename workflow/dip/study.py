@@ -10,11 +10,10 @@ differences exceed the spread over seeds (with one seed, it says that no spread 
 
 from __future__ import annotations
 
-import math
-import statistics
 
 import numpy as np
 
+from .aggregate import mean, number, pm, stats
 from .errors import DipError
 from .evaluate import read_json
 
@@ -22,14 +21,8 @@ from .evaluate import read_json
 SCORE = "output"
 
 
-def _mean(values: list[float]) -> float | None:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    return statistics.fmean(values) if values else None
-
-
 def _std(values: list[float]) -> float | None:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    return statistics.stdev(values) if len(values) > 1 else None
+    return stats(values)["std"]
 
 
 def best_of_trace(trace: dict[str, np.ndarray]) -> tuple[float | None, int | None, float | None]:
@@ -69,21 +62,21 @@ def summarise(spec: dict, traces: dict[str, dict[str, np.ndarray]]) -> dict:
             psnr = [f["psnr"] for f in fits]
             rows.append({
                 "image": image, "seeds": len(fits),
-                "psnr_mean": _mean(psnr), "psnr_std": _std(psnr),
-                "ssim_mean": _mean([f["ssim"] for f in fits]), "ssim_std": _std([f["ssim"] for f in fits]),
-                "final_psnr": _mean([f["final_trace_psnr"] for f in fits]),
-                "best_psnr": _mean([f["best_psnr"] for f in fits]),
-                "best_iteration": _mean([f["best_iteration"] for f in fits]),
+                "psnr_mean": mean(psnr), "psnr_std": _std(psnr),
+                "ssim_mean": mean([f["ssim"] for f in fits]), "ssim_std": _std([f["ssim"] for f in fits]),
+                "final_psnr": mean([f["final_trace_psnr"] for f in fits]),
+                "best_psnr": mean([f["best_psnr"] for f in fits]),
+                "best_iteration": mean([f["best_iteration"] for f in fits]),
                 "scored": bool(fits) and all(p is not None for p in psnr),
                 "missing": [m.rsplit("/", 1)[1] for m in missing if m.rsplit("/", 1)[0] == image],
             })
         variants.append({
             "id": v["id"], "label": v["label"], "changes": v.get("changes", {}), "images": rows,
             "missing": missing,
-            "psnr_mean": _mean([r["psnr_mean"] for r in rows]),
-            "ssim_mean": _mean([r["ssim_mean"] for r in rows]),
-            "best_psnr": _mean([r["best_psnr"] for r in rows]),
-            "final_psnr": _mean([r["final_psnr"] for r in rows]),
+            "psnr_mean": mean([r["psnr_mean"] for r in rows]),
+            "ssim_mean": mean([r["ssim_mean"] for r in rows]),
+            "best_psnr": mean([r["best_psnr"] for r in rows]),
+            "final_psnr": mean([r["final_psnr"] for r in rows]),
         })
     lost = [f"{v['label']}: {m}" for v in variants for m in v["missing"]]
     partial = [f"Partial: {len(lost)} fit{'s' if len(lost) != 1 else ''} of this study did not "
@@ -128,7 +121,7 @@ def conclusions(variants: list[dict]) -> list[str]:
              if v["best_psnr"] is not None and v["final_psnr"] is not None]
     if gains:
         gain, v = max(gains, key=lambda g: g[0])
-        mean_gain = statistics.fmean(g for g, _ in gains)
+        mean_gain = mean(g for g, _ in gains)
         if gain < 0.005:
             out.append("Stopping early would gain nothing: every variant's PSNR is highest at its "
                        "last iteration.")
@@ -161,16 +154,6 @@ def _spread_sentence(a: dict, b: dict, seeds: int) -> str:
             f"{a['label']} and {b['label']} exceeds the standard deviation over {seeds} seeds.")
 
 
-def fmt(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def pm(mean: float | None, std: float | None) -> str:
-    if mean is None:
-        return "unavailable"
-    return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
-
-
 HEADERS = ["variant", "image", "PSNR (dB)", "SSIM", "final PSNR (trace)", "best PSNR", "at iteration"]
 
 
@@ -183,16 +166,16 @@ def table_rows(summary: dict) -> list[list[str]]:
             if not r["seeds"]:
                 rows.append([v["label"], image, "missing", "missing", "–", "–", "–"])
                 continue
-            rows.append([v["label"], image, pm(r["psnr_mean"], r["psnr_std"]),
-                         pm(r["ssim_mean"], r["ssim_std"]).replace(".00", ".00"),
-                         fmt(r["final_psnr"]), fmt(r["best_psnr"]),
+            rows.append([v["label"], image, pm(r["psnr_mean"], r["psnr_std"], missing="unavailable"),
+                         pm(r["ssim_mean"], r["ssim_std"], missing="unavailable"),
+                         number(r["final_psnr"]), number(r["best_psnr"]),
                          "–" if r["best_iteration"] is None else f"{r['best_iteration']:.0f}"])
         if len(v["images"]) > 1:
             having = sum(r["psnr_mean"] is not None for r in v["images"])
             lacking = any(not r["seeds"] for r in v["images"])
             label = f"mean ({having} of {len(v['images'])} images)" if lacking else "mean"
-            rows.append([v["label"], label, fmt(v["psnr_mean"]), fmt(v["ssim_mean"], 3),
-                         fmt(v["final_psnr"]), fmt(v["best_psnr"]), ""])
+            rows.append([v["label"], label, number(v["psnr_mean"]), number(v["ssim_mean"], 3),
+                         number(v["final_psnr"]), number(v["best_psnr"]), ""])
     return rows
 
 

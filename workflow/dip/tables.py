@@ -11,12 +11,11 @@ ground truth ourselves, which shows how far 8-bit rounding moves the paper's val
 
 import csv
 import io
-import math
 from pathlib import Path
 
-import numpy as np
-
 from . import paper
+from .aggregate import k_of_n, number, pm, stats
+from .aggregate import mean as average
 from .errors import DipError
 from .images import load_image
 from .metrics import psnr
@@ -53,16 +52,6 @@ def published_psnr(output_png: str | Path, gt_png: str | Path) -> float:
     return psnr(out, gt)
 
 
-def _stats(values: list[float]) -> dict:
-    arr = np.asarray(values, dtype=np.float64)
-    return {
-        "mean": float(arr.mean()),
-        # Sample standard deviation; undefined for a single seed.
-        "std": float(arr.std(ddof=1)) if arr.size > 1 else None,
-        "min": float(arr.min()), "max": float(arr.max()),
-    }
-
-
 def _by_image(metrics: list[dict]) -> dict[str, dict[int, dict]]:
     """image -> seed -> metrics record; a seed twice for one image is an error."""
     by_image: dict[str, dict[int, dict]] = {}
@@ -91,9 +80,9 @@ def _improvement(prefix: str, ours: dict[int, dict], theirs: dict[int, dict]) ->
     output = IMPROVEMENTS[prefix][0]
     if not theirs:
         return {}
-    values = _stats([_psnr(r, output) for r in theirs.values()])
+    values = stats([_psnr(r, output) for r in theirs.values()])
     paired = sorted(set(ours) & set(theirs))
-    gains = _stats([_psnr(theirs[s], output) - _psnr(ours[s], "output") for s in paired]) if paired else {}
+    gains = stats([_psnr(theirs[s], output) - _psnr(ours[s], "output") for s in paired]) if paired else {}
     return {f"{prefix}_psnr_mean": values["mean"], f"{prefix}_psnr_std": values["std"],
             f"{prefix}_gain_mean": gains.get("mean"), f"{prefix}_gain_std": gains.get("std")}
 
@@ -133,7 +122,7 @@ def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = No
                    n_expected=expected.get(image), fullbt_n_seeds=len(fullbt.get(image, {})),
                    fullbt_n_expected=(expected_full_backtracking or {}).get(image))
         if recs:
-            s = _stats([_psnr(r, "output") for r in recs.values()])
+            s = stats([_psnr(r, "output") for r in recs.values()])
             row.update(ours_psnr_mean=s["mean"], ours_psnr_std=s["std"], ours_psnr_min=s["min"],
                        ours_psnr_max=s["max"])
             row.update(_improvement("clean", recs, recs))
@@ -142,8 +131,8 @@ def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = No
             try:
                 row.update(
                     backtracks=sum(int(r.get("backtracks") or 0) for r in recs.values()),
-                    ours_psnr_uint8_mean=_stats([r["output"]["psnr_uint8"] for r in recs.values()])["mean"],
-                    ours_ssim_mean=_stats([r["output"]["ssim"] for r in recs.values()])["mean"],
+                    ours_psnr_uint8_mean=stats([r["output"]["psnr_uint8"] for r in recs.values()])["mean"],
+                    ours_ssim_mean=stats([r["output"]["ssim"] for r in recs.values()])["mean"],
                 )
             except (KeyError, TypeError):
                 raise DipError(f"image {image!r}: a metrics record lacks output psnr_uint8 or ssim") from None
@@ -160,9 +149,7 @@ def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = No
     mean = dict.fromkeys(COLUMNS)
     mean.update(image="mean", label="mean", n_seeds=len(basis), n_expected=len(expected) or None)
     for col in _AVERAGED:
-        vals = [r[col] for r in basis if r[col] is not None]
-        if vals and len(vals) == len(basis):
-            mean[col] = float(np.mean(vals))
+        mean[col] = average([r[col] for r in basis], complete=True)
     rows.append(mean)
     return rows
 
@@ -230,21 +217,12 @@ def title(mode: str, rows: list[dict]) -> str:
     return base
 
 
-def fmt(value: float | None, digits: int = 2, signed: bool = False) -> str:
-    """A number for display; an en dash where there is none."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
-
-
 def spread_cell(row: dict, prefix: str) -> str:
     """'mean ± std' over seeds (std omitted for one seed and on the mean row)."""
     mean, std = row[f"{prefix}_psnr_mean"], row[f"{prefix}_psnr_std"]
     if not row["n_seeds"] or mean is None:
         return "missing" if short(row) and row["image"] != "mean" else "–"
-    if row["image"] == "mean" or std is None:
-        return fmt(mean)
-    return f"{mean:.2f} ± {std:.2f}"
+    return pm(mean, None if row["image"] == "mean" else std)
 
 
 def ours_cell(row: dict) -> str:
@@ -257,7 +235,7 @@ def improvement_cell(row: dict, prefix: str) -> str:
     gain = row[f"{prefix}_gain_mean"]
     if prefix == "fullbt" and row["image"] != "mean" and short(row, "fullbt_"):
         have, planned = row["fullbt_n_seeds"] or 0, row["fullbt_n_expected"]
-        return "missing" if not have else f"{cell} ({have} of {planned} seeds)"
+        return "missing" if not have else f"{cell} ({k_of_n(have, planned, 'seeds')})"
     return cell if cell in ("–", "missing") or gain is None else f"{cell} ({gain:+.2f})"
 
 
@@ -266,7 +244,7 @@ def seeds_cell(row: dict) -> str:
     averaged when that is fewer than planned."""
     if row["image"] == "mean":
         return f"{row['n_seeds']} of {row['n_expected']} images" if short(row) else ""
-    return f"{row['n_seeds']} of {row['n_expected']}" if short(row) else str(row["n_seeds"])
+    return k_of_n(row["n_seeds"], row["n_expected"])
 
 
 #: Markdown/HTML headers and the function giving each cell.
@@ -277,11 +255,11 @@ DISPLAY = (
     *((f"{name} (gain)", lambda r, p=prefix: improvement_cell(r, p))
       for prefix, (_, name) in IMPROVEMENTS.items()),
     ("Backtracks", lambda r: "" if r["image"] == "mean" or r["backtracks"] is None else str(r["backtracks"])),
-    ("DIP paper", lambda r: fmt(r["paper_dip"])),
-    ("DIP published", lambda r: fmt(r["published_dip_psnr"])),
-    ("Papyan paper", lambda r: fmt(r["paper_papyan"])),
-    ("Papyan published", lambda r: fmt(r["published_papyan_psnr"])),
-    ("Ours − paper", lambda r: fmt(r["diff_vs_paper"], signed=True)),
+    ("DIP paper", lambda r: number(r["paper_dip"])),
+    ("DIP published", lambda r: number(r["published_dip_psnr"])),
+    ("Papyan paper", lambda r: number(r["paper_papyan"])),
+    ("Papyan published", lambda r: number(r["published_papyan_psnr"])),
+    ("Ours − paper", lambda r: number(r["diff_vs_paper"], signed=True)),
 )
 
 
