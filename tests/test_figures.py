@@ -80,11 +80,17 @@ def test_snapshot_grid_rows_images_columns_iterations(tmp_path):
     root.mkdir()
     build(root)
     snaps = {i: root / f"results/fits/table1/{i}/seed0/snapshots" for i in ("barbara", "boat")}
-    (snaps["boat"] / "iter_000020.png").unlink()
     fig = snapshots(snaps)
     assert len(fig.axes) == 2 * 3
     assert [ax.get_title() for ax in fig.axes[:3]] == ["iteration 10", "iteration 20", "iteration 40"]
+    (snaps["boat"] / "iter_000020.png").unlink()
+    fig = snapshots(snaps, iterations=[10, 20, 40])  # the schedule both fits were given
     assert fig.axes[4].texts[0].get_text() == "missing" and not fig.axes[4].images
+    # fits on other schedules (a figure reusing another experiment's fit): each row its own
+    fig = snapshots(snaps)
+    assert [ax.get_title() for ax in fig.axes] == ["iteration 10", "iteration 20", "iteration 40",
+                                                   "iteration 10", "iteration 40", ""]
+    assert all(ax.images for ax in fig.axes[:5]) and not fig.axes[5].images
     fig = snapshots(snaps, iterations=[40])
     assert len(fig.axes) == 2
     run_command(snapshots_cmd, ["--dir", *[f"{k}={v}" for k, v in snaps.items()], "--out", tmp_path / "s.png"])

@@ -280,3 +280,14 @@ def test_cpu_fits_take_one_core_each_and_no_gpu_token(config):
     """With `device: cpu` Snakemake runs one single-threaded fit per core."""
     cpu = pipeline.Plan({**config, "device": "cpu"})
     assert {(cpu.threads(j), cpu.gpus(j)) for j in cpu.all_fits()} == {(1, 0)}
+
+
+def test_snapshot_columns_are_shared_only_where_every_rows_fit_took_the_same(config):
+    plan = pipeline.Plan({**config, "mode": "quick"})
+    table = reports.snapshots_args(plan, "table1")
+    assert "--iterations" in table  # eleven fits on one schedule
+    # Figure 7: kate's own fit beside Barbara's, reused from Table 1 on another schedule
+    kate, barbara = (plan.fits[plan.slots_of("figure7", "base")[0].fit],
+                     plan.fits[plan.slots_of("table1", "base")[0].fit])
+    assert kate.snapshots != barbara.snapshots
+    assert "--iterations" not in reports.snapshots_args(plan, "figure7")

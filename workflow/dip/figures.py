@@ -183,28 +183,35 @@ def snapshot_files(folder: str | Path) -> dict[int, Path]:
 
 def snapshots(folders: dict[str, str | Path], iterations: list[int] | None = None,
               title: str | None = None):
-    """Rows are images, columns iterations (the given ones, else every iteration found).
+    """Rows are images, columns iterations: the given ones, else every iteration found.
 
-    A cell whose snapshot is missing stays empty with a note.
+    Where no iterations are given and the rows' fits took their snapshots at different
+    iterations (a figure that reuses another experiment's fit), each row shows its own, each
+    cell titled with its iteration. A cell whose snapshot is missing stays empty with a note.
     """
     files = {name: snapshot_files(f) for name, f in folders.items()}
     if not files:
         raise DipError("no snapshot folders given")
-    cols = sorted(iterations or set().union(*(f.keys() for f in files.values())))
-    if not cols:
+    own = {name: sorted(found) for name, found in files.items()}
+    per_row = iterations is None and len({tuple(v) for v in own.values()}) > 1
+    shared = sorted(iterations or set().union(*own.values()))
+    rows = {name: own[name] if per_row else shared for name in files}
+    width = max(len(r) for r in rows.values())
+    if not width:
         raise DipError("no snapshot images found")
-    fig, axes = plt.subplots(len(files), len(cols), figsize=(1.7 * len(cols), 1.8 * len(files)),
+    fig, axes = plt.subplots(len(files), width, figsize=(1.7 * width, 1.8 * len(files)),
                              squeeze=False, constrained_layout=True)
     for i, (name, found) in enumerate(files.items()):
-        for j, it in enumerate(cols):
-            ax = axes[i, j]
+        for j in range(width):
+            ax, it = axes[i, j], rows[name][j] if j < len(rows[name]) else None
             if it in found:
                 show(ax, load_image(found[it]))
             else:
                 ax.set_xticks([])
                 ax.set_yticks([])
-                ax.text(0.5, 0.5, "missing", ha="center", va="center", fontsize=8, color="0.5")
-            if i == 0:
+                if it is not None:
+                    ax.text(0.5, 0.5, "missing", ha="center", va="center", fontsize=8, color="0.5")
+            if it is not None and (per_row or i == 0):
                 ax.set_title(f"iteration {it}", fontsize=9)
             if j == 0:
                 ax.set_ylabel(name, fontsize=9)

@@ -241,10 +241,12 @@ def curves_args(plan: Plan, name: str, note: str = "") -> list[str]:
 def snapshots_args(plan: Plan, name: str, note: str = "") -> list[str]:
     images = list(dict.fromkeys(s.image for s in plan.slots_of(name, BASE)))
     slots = [_first_seed(plan, name, i) for i in images]
-    job = plan.fits[slots[0].fit]
+    taken = {tuple(plan.fits[s.fit].snapshots) for s in slots}
+    # one set of columns where every row's fit took the same snapshots; else each row its own
+    columns = ["--iterations", *map(str, taken.pop())] if len(taken) == 1 else []
     return [
         *_pairs("--dir", [(s.image, f"{s.fit.out_dir}/snapshots") for s in slots]),
-        "--iterations", *map(str, job.snapshots),
+        *columns,
         "--title", _title(f"{name}: the output while fitting (seed {slots[0].seed})", note),
     ]
 
