@@ -29,12 +29,44 @@ NEGATIVE_SLOPE = 0.2
 
 
 # ---------------------------------------------------------------------------------------------
+# autocast
+
+
+def in_autocast_dtype(fn, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    """``fn(x, ...)`` in the autocast region's dtype instead of fp32.
+
+    CPU autocast runs padding and upsampling in fp32 (they are on its fp32 list), so inside a
+    bf16 region every reflection-padded convolution would convert its bf16 input to fp32 and
+    back, and every upsampling too. Both only move or interpolate values, so here they run in
+    bf16, with autocast off, as they already do on CUDA. Outside autocast this is ``fn(x)``:
+    fp32 paths are untouched.
+    """
+    device = x.device.type
+    if not torch.is_autocast_enabled(device):
+        return fn(x, *args, **kwargs)
+    with torch.autocast(device, enabled=False):
+        return fn(x.to(torch.get_autocast_dtype(device)), *args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
 # blocks
+
+
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d`` whose reflection (or other non-zero) padding stays in the autocast dtype
+    (``in_autocast_dtype``); the same function as ``nn.Conv2d`` in fp32."""
+
+    def _conv_forward(self, input, weight, bias):
+        if self.padding_mode == "zeros":
+            return super()._conv_forward(input, weight, bias)
+        input = in_autocast_dtype(F.pad, input, self._reversed_padding_repeated_twice,
+                                  mode=self.padding_mode)
+        return F.conv2d(input, weight, bias, self.stride, 0, self.dilation, self.groups)
 
 
 def conv(cin: int, cout: int, k: int, pad: str, stride: int = 1) -> nn.Conv2d:
     """A biased k x k convolution padded by (k - 1) / 2 with reflection or zeros."""
-    return nn.Conv2d(cin, cout, k, stride=stride, padding=(k - 1) // 2, bias=True,
+    return Conv2d(cin, cout, k, stride=stride, padding=(k - 1) // 2, bias=True,
                      padding_mode="reflect" if pad == "reflection" and k > 1 else "zeros")
 
 
@@ -91,7 +123,8 @@ class Upsample(nn.Module):
         self.align_corners = align_corners if mode == "bilinear" else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(x, scale_factor=2.0, mode=self.mode, align_corners=self.align_corners)
+        return in_autocast_dtype(F.interpolate, x, scale_factor=2.0, mode=self.mode,
+                                 align_corners=self.align_corners)
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, align_corners={self.align_corners}"
