@@ -48,6 +48,33 @@ def in_autocast_dtype(fn, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         return fn(x.to(torch.get_autocast_dtype(device)), *args, **kwargs)
 
 
+class _DenseGrad(torch.autograd.Function):
+    """The identity, whose backward hands on its gradient dense in the input's memory format."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.memory_format = (torch.channels_last if x.dim() == 4 and not x.is_contiguous()
+                             and x.is_contiguous(memory_format=torch.channels_last)
+                             else torch.contiguous_format)
+        return x[:]  # a view with x's strides (view_as resets the stride of a size-1 batch dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.contiguous(memory_format=ctx.memory_format)
+
+
+def dense_grad(x: torch.Tensor) -> torch.Tensor:
+    """``x``, with a dense gradient on the way back.
+
+    The gradient of a concatenation's part is a slice of the concatenation's gradient. In
+    NHWC a slice across channels is strided (each pixel's channels are 132 apart, not 128),
+    and bilinear upsampling's backward is many times slower on such a gradient than on a
+    dense one (93 ms against 15 ms for 128 x 256 x 256 in bf16 on a loaded 2-core EPYC).
+    In NCHW the slice is dense already and this costs nothing. Values are untouched.
+    """
+    return _DenseGrad.apply(x) if torch.is_grad_enabled() and x.requires_grad else x
+
+
 # ---------------------------------------------------------------------------------------------
 # blocks
 
@@ -131,7 +158,9 @@ class Upsample(nn.Module):
 
 
 def centre_crop(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """The centred h x w window of x (a view; no copy)."""
+    """The centred h x w window of x (a view; no copy; x itself when it is h x w)."""
+    if x.shape[-2:] == (h, w):
+        return x  # no slice: its backward would build a dense NCHW gradient from zeros
     top = (x.shape[-2] - h) // 2
     left = (x.shape[-1] - w) // 2
     return x[..., top:top + h, left:left + w]
@@ -160,9 +189,9 @@ class Scale(nn.Module):
         extra row (96 x 80 comes out 96 x 96). Where the sizes divide (the presets' crops) the
         two are the same function.
         """
-        deeper = centre_crop(self.upsample(deeper), x.shape[-2], x.shape[-1])
+        deeper = dense_grad(centre_crop(self.upsample(deeper), x.shape[-2], x.shape[-1]))
         if self.skip is not None:
-            deeper = torch.cat([self.skip(x), deeper], dim=1)
+            deeper = torch.cat([dense_grad(self.skip(x)), deeper], dim=1)
         return self.decoder(self.merge_bn(deeper))
 
 
