@@ -234,3 +234,100 @@ def test_unet_path_normalises_only_on_the_way_down_and_resnet_adds_its_input():
         torch.nn.init.zeros_(p)  # the body gives 0: the block is the identity
     x = torch.rand(1, 4, 8, 8)
     assert torch.equal(block(x), x)
+
+
+class _OpDtypes(torch.utils._python_dispatch.TorchDispatchMode):
+    """The dtype of the (first) output of every aten op whose name starts with ``prefixes``."""
+
+    def __init__(self, *prefixes):
+        super().__init__()
+        self.prefixes, self.seen = prefixes, []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        name = func.overloadpacket.__name__
+        first = out[0] if isinstance(out, (tuple, list)) else out  # e.g. the input's gradient
+        if name.startswith(self.prefixes) and isinstance(first, torch.Tensor):
+            self.seen.append((name, first.dtype))
+        return out
+
+
+def test_under_bf16_autocast_padding_and_upsampling_stay_in_bf16():
+    """CPU autocast would run reflection padding and bilinear upsampling in fp32 (its fp32
+    list): every padded convolution would then convert bf16 -> fp32 -> bf16. The net keeps
+    them, and so every activation up to the head, in bf16, forward and backward."""
+    cfg = SkipConfig(4, 1, down=(8, 8), up=(8, 8), skip=(2, 2), upsample="bilinear")
+    net = build_net(cfg).to(memory_format=torch.channels_last)
+    z = torch.rand(1, 4, 32, 32).contiguous(memory_format=torch.channels_last)
+    ops = _OpDtypes("reflection_pad", "upsample", "native_batch_norm", "leaky_relu", "cat",
+                    "convolution")
+    with ops:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = net(z)
+        out.float().sum().backward()
+    names = {name for name, _ in ops.seen}
+    assert {"reflection_pad2d", "reflection_pad2d_backward", "upsample_bilinear2d",
+            "upsample_bilinear2d_backward", "convolution", "convolution_backward",
+            "native_batch_norm", "native_batch_norm_backward", "cat"} <= names
+    assert [s for s in ops.seen if s[1] != torch.bfloat16] == []
+    assert out.dtype == torch.bfloat16
+
+
+def test_outside_autocast_the_net_is_the_plain_fp32_function():
+    """Faithful's numbers: the padded convolution and the upsampling give exactly what
+    nn.Conv2d(padding_mode="reflect") and F.interpolate give."""
+    from dip.nets import Upsample, conv
+
+    torch.manual_seed(0)
+    ours = conv(6, 5, 3, "reflection")
+    plain = nn.Conv2d(6, 5, 3, padding=1, padding_mode="reflect")
+    plain.load_state_dict(ours.state_dict())
+    x = torch.rand(1, 6, 17, 12)
+    assert torch.equal(ours(x), plain(x))
+    up = torch.nn.functional.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+    assert torch.equal(Upsample("bilinear", False)(x), up)
+
+
+def test_forward_under_bf16_autocast_traces_into_one_graph():
+    net = build_net(SMALL)
+    compiled = torch.compile(net, backend="eager", fullgraph=True)
+    z = torch.rand(1, 4, 45, 37)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        torch.testing.assert_close(compiled(z), net(z))
+
+
+class _GradLayouts(torch.utils._python_dispatch.TorchDispatchMode):
+    """Whether the incoming gradient (first argument) of each named backward op is dense NHWC."""
+
+    def __init__(self, *names):
+        super().__init__()
+        self.names, self.seen = names, []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name in self.names:
+            self.seen.append((name, args[0].is_contiguous(memory_format=torch.channels_last)))
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_in_nhwc_the_concatenation_hands_back_dense_gradients(bf16):
+    """A channel slice of an NHWC gradient is strided; upsampling's backward was many times
+    slower on it. Both parts of every concatenation get their gradient dense, with the values
+    the plain NCHW net computes."""
+    cfg = SkipConfig(4, 1, down=(8, 8), up=(8, 8), skip=(2, 2), upsample="bilinear")
+    torch.manual_seed(0)
+    net = build_net(cfg)
+    z = torch.rand(1, 4, 32, 32)
+    grads = []
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        net.zero_grad()
+        layouts = _GradLayouts("upsample_bilinear2d_backward", "leaky_relu_backward")
+        with layouts, torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            net.to(memory_format=fmt)(z.contiguous(memory_format=fmt)).float().sum().backward()
+        grads.append({k: p.grad.clone() for k, p in net.named_parameters()})
+    assert layouts.seen and all(dense for _, dense in layouts.seen)
+    scale = max(g.abs().max() for g in grads[0].values())  # a bias before BN has ~0 gradient
+    for k, g in grads[0].items():
+        torch.testing.assert_close(grads[1][k], g, rtol=3e-2 if bf16 else 1e-4,
+                                   atol=(3e-2 if bf16 else 1e-5) * scale, msg=k)
