@@ -9,12 +9,8 @@ reported here as one line on stderr with exit code 2.
 import argparse
 import importlib
 import sys
-import time
 
 from .errors import DipError
-
-#: When this process started its work (before any subcommand's imports).
-STARTED = time.monotonic()
 
 #: name -> (module, one-line help)
 COMMANDS = {

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DipError
+from ._dip import dip
 from ..images import load_image
 from ..metrics import psnr
 from ..precision import PRECISIONS
@@ -37,14 +38,12 @@ def add_arguments(p) -> None:
 def _fit(inputs: Path, preset: str, seed: int, iterations: int, device: str, precision: str,
          out: Path) -> dict:
     """One `dip fit`, as the workflow runs it; returns its meta.json."""
-    from .. import cli
-
     args = ["fit", "--preset", preset, "--image", str(inputs / "observed.png"),
             "--gt", str(inputs / "gt.png"), "--seed", str(seed), "--iterations", str(iterations),
             "--device", device, "--precision", precision, "--resume", "auto", "--out", str(out)]
     if (inputs / "mask.png").is_file():
         args += ["--mask", str(inputs / "mask.png")]
-    if cli.main(args) != 0:
+    if dip(args) != 0:
         raise DipError(f"the fit in {out} failed")
     return json.loads((out / "meta.json").read_text())
 

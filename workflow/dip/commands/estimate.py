@@ -20,8 +20,7 @@ from pathlib import Path
 
 import torch
 
-from .. import pipeline
-from ..cli import STARTED
+from .. import STARTED, pipeline
 from ..benchmark import measure_paths
 from ..devices import device_name, resolve_device
 from ..durations import human_duration

@@ -12,6 +12,7 @@ here, under the partial report's folder, from the fits they have.
 
 from .. import pipeline
 from ..errors import DipError
+from ._dip import dip
 from ._pairs import json_value
 from ..pipeline import partial
 
@@ -24,8 +25,6 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..cli import main
-
     config = json_value(args.config_json, "--config-json")
     plan = pipeline.plan(config)
     missing = partial.missing_fits(plan, args.target)
@@ -35,7 +34,7 @@ def run(args) -> int:
     for section in partial.sections(plan, args.target, missing):
         for argv in section.commands:
             print("dip " + argv[0] + f" ({section.experiment}, partial)", flush=True)
-            if main(argv) != 0:
+            if dip(argv) != 0:
                 raise DipError(f"the partial {argv[0]} of {section.experiment} failed (see above)")
-    return main(["report", *partial.report_args(plan, args.target, missing),
+    return dip(["report", *partial.report_args(plan, args.target, missing),
                  "--out-html", args.out_html, "--out-md", args.out_md])
