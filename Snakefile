@@ -49,7 +49,7 @@ localrules:
     snapshots,
     report,
     paper_report,
-    partial_report,
+    build_partial_report,
     report_partial,
 
 

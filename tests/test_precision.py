@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dip import precision
-from dip.fit import FitSettings, FitState, _Run, fit
+from dip.fit import FitSettings, FitState, FitRun, fit
 from dip.nets import SkipConfig, build_net, make_input
 from dip.operators import Inpainting
 from dip.precision import Capabilities, Execution, apply_backend_flags, choose
@@ -115,7 +115,7 @@ def _one_step(execution: Execution, cfg=TINY) -> dict:
     memory_format = torch.channels_last if execution.channels_last else torch.contiguous_format
     net = net.to(memory_format=memory_format)
     state = FitState(net, torch.optim.Adam(net.parameters(), lr=s.lr), torch.Generator().manual_seed(1))
-    run = _Run(net, z.to(memory_format=memory_format), op, target, s, state, progress=None)
+    run = FitRun(net, z.to(memory_format=memory_format), op, target, s, state, progress=None)
     loss = run.train_step(1)
     params = dict(net.named_parameters())
     return {"loss": loss, "grad": {k: p.grad.contiguous() for k, p in params.items()},

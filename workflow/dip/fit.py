@@ -319,7 +319,7 @@ def _check_settings(s: FitSettings) -> None:
         raise ValueError(f"final_input must be one of {FINAL_INPUTS}, got {s.final_input!r}")
 
 
-class _Run:
+class FitRun:
     """One fit's fixed parts (net, input z, forward model, target) and what reads them: the
     forward pass on the chosen path, the training step, the backtracking checks and the
     output images. The loop in ``fit`` only says when each is done."""
@@ -451,7 +451,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
         log(f"resuming from iteration {state.iteration}")
     start = state.iteration
     progress = _Progress(s.iterations, start, log)
-    run = _Run(net, z, operator.to(device), target.to(device), s, state, progress)
+    run = FitRun(net, z, operator.to(device), target.to(device), s, state, progress)
 
     snapshots = {i for i in s.snapshots if 0 < i <= s.iterations}
     t0 = last_checkpoint = time.perf_counter()

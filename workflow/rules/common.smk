@@ -27,16 +27,16 @@ wildcard_constraints:
     target=paths.WILDCARDS["target"],
 
 
-def P(template):
+def mode_path(template):
     """A path template with this run's mode filled in (the other wildcards stay)."""
     return paths.for_mode(template, MODE)
 
 
-def LOG(step, name):
+def log_path(step, name):
     return paths.log(MODE, step, name)
 
 
-def BENCH(step, name):
+def benchmark_path(step, name):
     return paths.benchmark(MODE, step, name)
 
 

@@ -40,11 +40,11 @@ rule prepare:
     input:
         unpack(lambda w: PLAN.prep_job(w.experiment, w.image, w.seed).sources),
     output:
-        directory(P(paths.INPUTS)),
+        directory(mode_path(paths.INPUTS)),
     log:
-        LOG("prepare", "{experiment}/{image}/seed{seed}"),
+        log_path("prepare", "{experiment}/{image}/seed{seed}"),
     benchmark:
-        BENCH("prepare", "{experiment}/{image}/seed{seed}")
+        benchmark_path("prepare", "{experiment}/{image}/seed{seed}")
     conda:
         DIP_ENV
     params:

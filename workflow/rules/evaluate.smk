@@ -1,14 +1,14 @@
 rule evaluate:
     """PSNR / SSIM of one fit on the image's original extent (float and 8-bit; final and EMA)."""
     input:
-        fit=P(paths.FIT),
+        fit=mode_path(paths.FIT),
         inputs=lambda w: fit_job(w).inputs.dir,
     output:
-        P(paths.METRICS),
+        mode_path(paths.METRICS),
     log:
-        LOG("evaluate", "{experiment}/{variant}/{image}/seed{seed}"),
+        log_path("evaluate", "{experiment}/{variant}/{image}/seed{seed}"),
     benchmark:
-        BENCH("evaluate", "{experiment}/{variant}/{image}/seed{seed}")
+        benchmark_path("evaluate", "{experiment}/{variant}/{image}/seed{seed}")
     conda:
         DIP_ENV
     shell:

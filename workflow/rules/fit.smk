@@ -3,11 +3,11 @@ rule fit:
     input:
         lambda w: fit_job(w).inputs.dir,
     output:
-        directory(P(paths.FIT)),
+        directory(mode_path(paths.FIT)),
     log:
-        LOG("fit", "{experiment}/{variant}/{image}/seed{seed}"),
+        log_path("fit", "{experiment}/{variant}/{image}/seed{seed}"),
     benchmark:
-        BENCH("fit", "{experiment}/{variant}/{image}/seed{seed}")
+        benchmark_path("fit", "{experiment}/{variant}/{image}/seed{seed}")
     conda:
         DIP_ENV
     threads: lambda w: PLAN.threads(fit_job(w))

@@ -5,11 +5,11 @@
 rule run_config:
     """The configuration as run (mode applied), with data provenance and software versions."""
     output:
-        P(paths.RUN_CONFIG),
+        mode_path(paths.RUN_CONFIG),
     log:
-        LOG("report", "run_config"),
+        log_path("report", "run_config"),
     benchmark:
-        BENCH("report", "run_config")
+        benchmark_path("report", "run_config")
     conda:
         DIP_ENV
     params:
@@ -21,11 +21,11 @@ rule run_config:
 rule architecture:
     """The layer table of the network a target's report describes."""
     output:
-        P(paths.ARCHITECTURE),
+        mode_path(paths.ARCHITECTURE),
     log:
-        LOG("report", "{target}/architecture"),
+        log_path("report", "{target}/architecture"),
     benchmark:
-        BENCH("report", "{target}/architecture")
+        benchmark_path("report", "{target}/architecture")
     conda:
         DIP_ENV
     params:
@@ -40,15 +40,15 @@ rule paper_table:
         unpack(lambda w: reports.table_inputs(PLAN, w.experiment)),
     output:
         csv=report(
-            P(paths.TABLE_CSV),
+            mode_path(paths.TABLE_CSV),
             caption="../report/table1.rst",
             category="Tables",
         ),
-        md=P(paths.TABLE_MD),
+        md=mode_path(paths.TABLE_MD),
     log:
-        LOG("report", "{experiment}/table"),
+        log_path("report", "{experiment}/table"),
     benchmark:
-        BENCH("report", "{experiment}/table")
+        benchmark_path("report", "{experiment}/table")
     conda:
         DIP_ENV
     params:
@@ -63,15 +63,15 @@ rule figure:
         lambda w: reports.figure_inputs(PLAN, w.experiment),
     output:
         png=report(
-            P(paths.FIGURE_PNG),
+            mode_path(paths.FIGURE_PNG),
             caption="../report/figure7.rst",
             category="Figures",
         ),
-        pdf=P(paths.FIGURE_PDF),
+        pdf=mode_path(paths.FIGURE_PDF),
     log:
-        LOG("report", "{experiment}/figure"),
+        log_path("report", "{experiment}/figure"),
     benchmark:
-        BENCH("report", "{experiment}/figure")
+        benchmark_path("report", "{experiment}/figure")
     conda:
         DIP_ENV
     params:
@@ -85,11 +85,13 @@ rule curves:
     input:
         lambda w: reports.fit_dirs(PLAN, w.experiment),
     output:
-        report(P(paths.CURVES), caption="../report/curves.rst", category="Curves"),
+        report(
+            mode_path(paths.CURVES), caption="../report/curves.rst", category="Curves"
+        ),
     log:
-        LOG("report", "{experiment}/curves"),
+        log_path("report", "{experiment}/curves"),
     benchmark:
-        BENCH("report", "{experiment}/curves")
+        benchmark_path("report", "{experiment}/curves")
     conda:
         DIP_ENV
     params:
@@ -104,12 +106,14 @@ rule snapshots:
         lambda w: reports.fit_dirs(PLAN, w.experiment),
     output:
         report(
-            P(paths.SNAPSHOTS), caption="../report/snapshots.rst", category="Snapshots"
+            mode_path(paths.SNAPSHOTS),
+            caption="../report/snapshots.rst",
+            category="Snapshots",
         ),
     log:
-        LOG("report", "{experiment}/snapshots"),
+        log_path("report", "{experiment}/snapshots"),
     benchmark:
-        BENCH("report", "{experiment}/snapshots")
+        benchmark_path("report", "{experiment}/snapshots")
     conda:
         DIP_ENV
     params:
@@ -123,15 +127,17 @@ rule section:
     input:
         lambda w: reports.section_inputs(PLAN, w.experiment),
     output:
-        json=P(paths.SECTION_JSON),
-        md=P(paths.SECTION_MD),
+        json=mode_path(paths.SECTION_JSON),
+        md=mode_path(paths.SECTION_MD),
         png=report(
-            P(paths.SECTION_PNG), caption="../report/section.rst", category="Sections"
+            mode_path(paths.SECTION_PNG),
+            caption="../report/section.rst",
+            category="Sections",
         ),
     log:
-        LOG("report", "{experiment}/section"),
+        log_path("report", "{experiment}/section"),
     benchmark:
-        BENCH("report", "{experiment}/section")
+        benchmark_path("report", "{experiment}/section")
     conda:
         DIP_ENV
     params:
@@ -146,15 +152,17 @@ rule study:
     input:
         lambda w: reports.study_inputs(PLAN, w.experiment),
     output:
-        json=P(paths.STUDY_JSON),
-        md=P(paths.STUDY_MD),
+        json=mode_path(paths.STUDY_JSON),
+        md=mode_path(paths.STUDY_MD),
         png=report(
-            P(paths.STUDY_PNG), caption="../report/study.rst", category="Studies"
+            mode_path(paths.STUDY_PNG),
+            caption="../report/study.rst",
+            category="Studies",
         ),
     log:
-        LOG("report", "{experiment}/study"),
+        log_path("report", "{experiment}/study"),
     benchmark:
-        BENCH("report", "{experiment}/study")
+        benchmark_path("report", "{experiment}/study")
     conda:
         DIP_ENV
     params:
@@ -170,13 +178,15 @@ rule report:
         unpack(lambda w: reports.report_inputs(PLAN, w.target)),
     output:
         html=report(
-            P(paths.REPORT_HTML), caption="../report/report.rst", category="Report"
+            mode_path(paths.REPORT_HTML),
+            caption="../report/report.rst",
+            category="Report",
         ),
-        md=P(paths.REPORT_MD),
+        md=mode_path(paths.REPORT_MD),
     log:
-        LOG("report", "{target}/report"),
+        log_path("report", "{target}/report"),
     benchmark:
-        BENCH("report", "{target}/report")
+        benchmark_path("report", "{target}/report")
     conda:
         DIP_ENV
     params:
@@ -194,9 +204,9 @@ rule paper_report:
         html=paths.PAPER_REPORT_HTML,
         md=paths.PAPER_REPORT_MD,
     log:
-        LOG("report", "paper_report"),
+        log_path("report", "paper_report"),
     benchmark:
-        BENCH("report", "paper_report")
+        benchmark_path("report", "paper_report")
     conda:
         DIP_ENV
     params:
@@ -206,18 +216,18 @@ rule paper_report:
         " {params.args:q} --out-html {output.html:q} --out-md {output.md:q} > {log:q} 2>&1"
 
 
-rule partial_report:
+rule build_partial_report:
     """A target's report from the fits that finished, after a run with --keep-going in which
     some failed: declared partial on its first line, every missing fit named."""
     input:
         unpack(lambda w: partial_reports.report_inputs(PLAN, w.target)),
     output:
-        html=P(paths.PARTIAL_HTML),
-        md=P(paths.PARTIAL_MD),
+        html=mode_path(paths.PARTIAL_HTML),
+        md=mode_path(paths.PARTIAL_MD),
     log:
-        LOG("report", "{target}/partial_report"),
+        log_path("report", "{target}/partial_report"),
     benchmark:
-        BENCH("report", "{target}/partial_report")
+        benchmark_path("report", "{target}/partial_report")
     conda:
         DIP_ENV
     params:
