@@ -142,7 +142,7 @@ def test_missing_optional_pieces_are_left_out_not_fatal(tmp_path):
 
 
 def test_a_study_section_has_its_table_curves_and_computed_conclusion(run):
-    from dip.evaluate import read_json
+    from dip.jsonio import read_json
 
     _, root = run
     html = (root / "reports/report.html").read_text()

@@ -5,13 +5,13 @@ original inside the prepared image); the paper's numbers are on the original ima
 the output and the ground truth are cropped back to that box before PSNR/SSIM.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from .degrade import bicubic_upscale
 from .errors import DipError
+from .jsonio import read_json
 from .images import load_image
 from .metrics import psnr_sr, quality, quantize
 from .outputs import OUTPUTS
@@ -19,20 +19,6 @@ from .outputs import OUTPUTS
 #: Fields of meta.json carried into metrics.json (run cost and identity of the fit).
 META_FIELDS = ("iterations", "wall_s", "it_per_s", "device_name", "params", "backtracks",
                "backtrack", "final_input")
-
-
-def read_json(path: str | Path) -> dict:
-    """Load a JSON object, turning a missing or malformed file into a DipError."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DipError(f"file not found: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise DipError(f"not valid JSON: {path} ({exc})") from None
-    if not isinstance(data, dict):
-        raise DipError(f"expected a JSON object in {path}")
-    return data
 
 
 def load_array(path: str | Path) -> np.ndarray:

@@ -16,7 +16,7 @@ from . import paper, study
 from .aggregate import MISSING, mean, number, stats
 from .durations import human_duration
 from .errors import DipError
-from .evaluate import read_json
+from .jsonio import read_json
 from .execution import Execution
 from .outputs import OUTPUTS
 from .tables import DISPLAY, read_csv, short, title

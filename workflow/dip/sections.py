@@ -17,7 +17,8 @@ import numpy as np
 from . import paper
 from .aggregate import mean as average
 from .aggregate import mean_std, pm, stats
-from .evaluate import load_array, read_json, to_original, to_source_window
+from .evaluate import load_array, to_original, to_source_window
+from .jsonio import read_json
 from .images import load_image
 from .metrics import psnr, psnr_sr
 

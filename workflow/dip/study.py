@@ -15,7 +15,7 @@ import numpy as np
 
 from .aggregate import mean, number, pm, stats
 from .errors import DipError
-from .evaluate import read_json
+from .jsonio import read_json
 
 #: What the study tables and conclusion read from metrics.json: the paper-defined output.
 SCORE = "output"

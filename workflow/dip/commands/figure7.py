@@ -7,7 +7,8 @@ to that window so every panel shows the same pixels. The PSNR under each panel i
 here against the ground truth.
 """
 
-from ..evaluate import load_array, read_json, to_original, to_source_window
+from ..evaluate import load_array, to_original, to_source_window
+from ..jsonio import read_json
 from ..figures import figure7, save
 from ..images import load_image
 

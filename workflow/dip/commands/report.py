@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..atomic import write_text
 from ..errors import DipError
-from ..evaluate import read_json
+from ..jsonio import read_json
 from ..report import TEMPLATES, context, render
 from ._pairs import fit_pair, json_value, pair, unique
 

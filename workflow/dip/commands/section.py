@@ -22,7 +22,8 @@ from ..atomic import write_text
 from ..degrade import bicubic_upscale
 from ..errors import DipError
 from ._pairs import json_value
-from ..evaluate import load_array, read_json, to_original
+from ..evaluate import load_array, to_original
+from ..jsonio import read_json
 from ..figures import Panel, panel_rows, save, zoomed
 from ..images import load_image
 from ..sections import TABLES, to_markdown

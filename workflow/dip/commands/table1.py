@@ -13,7 +13,7 @@ in the paper's order and a final `mean` row; columns are listed in dip.tables.CO
 
 from ..atomic import write_text
 from ..errors import DipError
-from ..evaluate import read_json
+from ..jsonio import read_json
 from ..tables import published_psnr, table1_rows, to_csv, to_markdown
 from ._pairs import pair, unique
 
