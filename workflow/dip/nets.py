@@ -94,7 +94,7 @@ class Conv2d(nn.Conv2d):
 def conv(cin: int, cout: int, k: int, pad: str, stride: int = 1) -> nn.Conv2d:
     """A biased k x k convolution padded by (k - 1) / 2 with reflection or zeros."""
     return Conv2d(cin, cout, k, stride=stride, padding=(k - 1) // 2, bias=True,
-                     padding_mode="reflect" if pad == "reflection" and k > 1 else "zeros")
+                  padding_mode="reflect" if pad == "reflection" and k > 1 else "zeros")
 
 
 class ConvBNAct(nn.Sequential):
