@@ -46,6 +46,7 @@ from pathlib import Path
 import yaml
 
 from . import cli, data, paper
+from .execution import Execution
 from .images import load_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -213,7 +214,7 @@ def bench(device, scale: Scale, clock: Clock, allowance: float) -> dict:
         rows = out["sizes"][str(size)]
         for r in runs if not rows else runs[1:]:
             r["ratio_to_fp32_eager"] = runs[0]["s_per_iter"] / r["s_per_iter"]
-            r["path"] = "fp32 eager" if r is runs[0] else _name(r)
+            r["path"] = "fp32 eager" if r is runs[0] else Execution.from_dict(r).name
             if peak:
                 r["share_of_peak"] = r["gflop_per_s"] / 1e3 / peak["bf16" if r["bf16"] else "fp32"]
             r.pop("s_per_iter_all", None)
@@ -221,12 +222,6 @@ def bench(device, scale: Scale, clock: Clock, allowance: float) -> dict:
     if not peak:
         out["share_of_peak"] = "not computed: no peak known for this device"
     return out
-
-
-def _name(r: dict) -> str:
-    from .execution import Execution
-
-    return Execution.from_dict(r).name
 
 
 @dataclass
@@ -520,14 +515,9 @@ def _speeds(b: dict, device) -> dict:
         for r in rows:
             if r["path"] == "fp32 eager":
                 speed[("faithful", int(size))] = r["s_per_iter"]
-            if _same_path(r, fast):
+            if Execution.from_dict(r) == fast:
                 speed[("fast", int(size))] = r["s_per_iter"]
     return speed
-
-
-def _same_path(r: dict, execution) -> bool:
-    keys = ("bf16", "channels_last", "compile", "fused_adam", "cuda_graphs")
-    return all(bool(r.get(k)) == bool(getattr(execution, k)) for k in keys)
 
 
 def _pack(work: Path, out: Path) -> None:
