@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dip.fit import TRACE_COLUMNS, FitSettings
-from dip.images import save_image
-from dip.precision import Execution
-from dip.presets import get_preset
+from dip.engine.fit import TRACE_COLUMNS, FitSettings
+from dip.data.images import save_image
+from dip.engine.precision import Execution
+from dip.spec.presets import get_preset
 
 TABLE1 = ("barbara", "boat", "house")
 SEEDS = (0, 1)
@@ -193,7 +193,7 @@ def build_reports(root: Path, mode: str = "paper", with_figure7: bool = True, wi
 def build_sections(root: Path, mode: str = "paper") -> list[str]:
     """A synthetic super-resolution (x4, one colour image) and denoising (two seeds) run, scored
     and made into task sections by `dip section`; returns the report's --section arguments."""
-    from dip import degrade
+    from dip.physics import degrade
     from dip.commands import evaluate, section
 
     rng = np.random.default_rng(11)

@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from dip.aggregate import k_of_n, mean, mean_std, number, pm, stats
+from dip.report.aggregate import k_of_n, mean, mean_std, number, pm, stats
 
 
 def test_stats_are_the_textbook_ones_over_the_finite_values():

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dip import cli, metrics
-from dip.images import load_image
+from dip import cli
+from dip.scoring import metrics
+from dip.data.images import load_image
 
 SIDE = 40  # the smallest the five-scale presets accept is 33
 
@@ -190,7 +191,7 @@ def test_resume_refuses_another_precision(files, capsys):
 def test_resume_keeps_the_checkpoints_path_on_other_hardware(files, tmp_path, monkeypatch, capsys):
     """A fast fit begun on a CPU with AMX (bf16, channels_last) and resumed on an AVX2-only one
     goes on in bf16, and ends bit-identical to the uninterrupted fit."""
-    from dip import precision
+    from dip.engine import precision
 
     amx = frozenset({"avx2", "avx512_bf16", "amx_bf16"})
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
@@ -272,7 +273,7 @@ def test_a_colour_image_gets_a_colour_network_under_a_grey_preset(files, tmp_pat
 
 
 def test_network_and_input_flags_build_the_network_they_name(files, tmp_path):
-    from dip.netspec import SkipConfig, param_count
+    from dip.spec.network import SkipConfig, param_count
 
     out = tmp_path / "custom"
     assert table1(files, "--scales", "3", "--channels-down", "8,16,32", "--channels-up", "8",
@@ -291,7 +292,7 @@ def test_network_and_input_flags_build_the_network_they_name(files, tmp_path):
 
 
 def test_fit_and_prepare_draw_the_same_bernoulli_mask_for_a_seed(files, tmp_path):
-    from dip import masks
+    from dip.physics import masks
 
     out = tmp_path / "bern"
     assert dip_fit("--preset", "table1", "--image", files["gray"], "--mask-bernoulli", 0.5,
@@ -303,7 +304,7 @@ def test_fit_and_prepare_draw_the_same_bernoulli_mask_for_a_seed(files, tmp_path
 def test_checkpoints_by_wall_time_as_well_as_by_count(files, monkeypatch):
     """With a zero-length time budget every iteration is a checkpoint; --checkpoint-every
     alone would give only the last."""
-    import dip.fit as fit_module
+    import dip.engine.fit as fit_module
 
     saved = []
     real_save = fit_module.torch.save
@@ -317,7 +318,7 @@ def test_checkpoints_by_wall_time_as_well_as_by_count(files, monkeypatch):
 
 
 def test_a_second_fit_on_the_same_out_is_refused(files, capsys):
-    from dip.locks import exclusive
+    from dip.files.locks import exclusive
 
     out = files["out"]
     with exclusive(out.with_name(f".{out.name}.lock"), "held"):

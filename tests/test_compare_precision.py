@@ -7,8 +7,10 @@ import torch
 import pytest
 from PIL import Image
 
-from dip import cli, metrics, precision
-from dip.images import load_image
+from dip import cli
+from dip.scoring import metrics
+from dip.engine import precision
+from dip.data.images import load_image
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

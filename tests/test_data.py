@@ -13,7 +13,8 @@ import yaml
 from PIL import Image
 
 from conftest import REPO
-from dip import data, pipeline
+from dip import pipeline
+from dip.data import registry as data
 from dip.errors import DipError
 from dip.pipeline import reports
 

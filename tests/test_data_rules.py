@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from dip import data, pipeline
+from dip import pipeline
+from dip.data import registry as data
 from dip.pipeline import reports
 
 BIN = Path(sys.executable).parent

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dip import degrade
+from dip.physics import degrade
 from dip.errors import DipError
 
 

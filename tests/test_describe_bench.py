@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from dip import cli, precision
-from dip.presets import get_preset
+from dip import cli
+from dip.engine import precision
+from dip.spec.presets import get_preset
 
 BENCH_KEYS = {
     "s_per_iter", "it_per_s", "peak_mem_mb", "mem_kind", "gflop_per_iter", "device", "device_name",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dip import device_check
-from dip.device_check import TOY, Clock
+from dip.device_check.common import TOY, Clock, Scale, fetch
+from dip.device_check.fits import table1
 
 REPO = Path(__file__).resolve().parents[1]
 #: What a GPU machine lacks (no Snakemake, no download or schema libraries): importing any of
@@ -32,7 +32,7 @@ sys.meta_path.insert(0, _Absent())
 def images(mirror, tmp_path_factory):
     dest = tmp_path_factory.mktemp("device-data")
     os.environ.setdefault("DIP_DATA_MIRROR", str(mirror))
-    device_check.fetch(dest)
+    fetch(dest)
     return dest
 
 
@@ -67,8 +67,8 @@ def test_a_fit_the_budget_cannot_hold_is_stopped_with_a_checkpoint(images, tmp_p
     says how far it got."""
     import torch
 
-    scale = device_check.Scale(**{**TOY.__dict__, "iterations": 100_000})
-    result = device_check.table1(torch.device("cpu"), scale, images, tmp_path, Clock(14.0),
+    scale = Scale(**{**TOY.__dict__, "iterations": 100_000})
+    result = table1(torch.device("cpu"), scale, images, tmp_path, Clock(14.0),
                                  {("fast", 64): 1e-5}, k=1)
     (row,) = result["fits"]
     assert row["image"] == "house" and row["status"] == "stopped by the budget"

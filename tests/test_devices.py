@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from dip.devices import device_name, resolve_device, synchronize
+from dip.engine.devices import device_name, resolve_device, synchronize
 from dip.errors import DipError
 
 

@@ -16,9 +16,9 @@ import pytest
 import torch
 from PIL import Image
 
-from dip.atomic import write_text
+from dip.files.atomic import write_text
 from dip.errors import DipError
-from dip.fit import CHECKPOINT, load_checkpoint
+from dip.engine.state import CHECKPOINT, load_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -92,14 +92,14 @@ def test_injected_enospc_names_the_file_and_leaves_no_temporary(tmp_path, monkey
 
 
 def test_injected_enospc_in_a_checkpoint_is_one_error(tmp_path, monkeypatch):
-    from dip import fit as fit_module
-    from dip.fit import FitSettings, fit
-    from dip.nets import SkipConfig, build_net, make_input
-    from dip.operators import Identity
+    from dip.engine import fit as fit_module
+    from dip.engine.fit import FitSettings, fit
+    from dip.models.skip import SkipConfig, build_net, make_input
+    from dip.physics.operators import Identity
 
     net = build_net(SkipConfig(2, 1, down=(4,), up=(4,), skip=(1,)))
     z = make_input("noise", 2, (16, 16), torch.Generator().manual_seed(0))
-    real = fit_module._write_checkpoint
+    real = fit_module.write_checkpoint
     calls = []
 
     def second_is_full(path, state):
@@ -108,7 +108,7 @@ def test_injected_enospc_in_a_checkpoint_is_one_error(tmp_path, monkeypatch):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(path, state)
 
-    monkeypatch.setattr(fit_module, "_write_checkpoint", second_is_full)
+    monkeypatch.setattr(fit_module, "write_checkpoint", second_is_full)
     with pytest.raises(DipError, match=f"writing {tmp_path / CHECKPOINT}"):
         fit(net, z, Identity(), torch.rand(1, 1, 16, 16), tmp_path,
             FitSettings(iterations=4, lr=0.01, reg_noise_std=0.0, checkpoint_every=2),

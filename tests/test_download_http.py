@@ -1,4 +1,4 @@
-"""The real HTTP path of `dip.data`: a server on 127.0.0.1 serving a few mirror files, one of
+"""The real HTTP path of `dip.data.registry`: a server on 127.0.0.1 serving a few mirror files, one of
 them corrupted and one missing, used as a base-URL mirror and as the pinned URL."""
 
 import functools
@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from dip import data
+from dip.data import registry as data
 from dip.errors import DipError
 
 FILES = ["table1/house.png", "table1/dip_project_page/house_masked.png", "dip/inpainting/kate_mask.png"]

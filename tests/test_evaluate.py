@@ -7,9 +7,9 @@ import pytest
 
 from dip.commands import evaluate as evaluate_cmd
 from dip.errors import DipError
-from dip.evaluate import evaluate_fit, to_original, to_source_window
-from dip.images import load_image, save_image
-from dip.metrics import psnr, quality
+from dip.scoring.evaluate import evaluate_fit, to_original, to_source_window
+from dip.data.images import load_image, save_image
+from dip.scoring.metrics import psnr, quality
 from synthetic_run import run_command
 
 
@@ -101,7 +101,7 @@ def test_published_images_are_cut_to_the_fitted_window():
 def test_atomic_outputs_have_the_usual_permissions(tmp_path):
     import os
 
-    from dip.atomic import write_text
+    from dip.files.atomic import write_text
 
     write_text(tmp_path / "a.txt", "x")
     mask = os.umask(0)
@@ -111,7 +111,7 @@ def test_atomic_outputs_have_the_usual_permissions(tmp_path):
 
 
 def test_a_failed_write_leaves_nothing(tmp_path):
-    from dip.atomic import atomic_path
+    from dip.files.atomic import atomic_path
 
     with pytest.raises(RuntimeError):
         with atomic_path(tmp_path / "out.png") as tmp:

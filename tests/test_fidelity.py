@@ -1,4 +1,4 @@
-"""`dip.fit` runs the authors' notebooks' procedure, step for step.
+"""`dip.engine.fit` runs the authors' notebooks' procedure, step for step.
 
 Each notebook loop is restated here in a few plain lines (Adam over the weights, a fresh
 input-noise draw per iteration, the MSE on the observed pixels, the notebook's backtracking,
@@ -19,10 +19,11 @@ import torch.nn.functional as F
 from skimage.metrics import peak_signal_noise_ratio
 from torch import nn
 
-from dip.fit import FitSettings, fit, stream_seeds
-from dip.images import to_array
-from dip.nets import SkipConfig, build_net, make_input
-from dip.operators import Inpainting
+from dip.engine.fit import FitSettings, fit
+from dip.engine.state import stream_seeds
+from dip.data.images import to_array
+from dip.models.skip import SkipConfig, build_net, make_input
+from dip.physics.operators import Inpainting
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -7,8 +7,8 @@ from PIL import Image
 from dip.commands import curves as curves_cmd
 from dip.commands import snapshots as snapshots_cmd
 from dip.errors import DipError
-from dip.figures import Panel, curves, figure7, read_trace, seed_band, snapshots
-from dip.metrics import psnr
+from dip.report.figures import Panel, curves, figure7, read_trace, seed_band, snapshots
+from dip.scoring.metrics import psnr
 from synthetic_run import build, build_reports, run_command
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from dip import metrics
-from dip.fit import FitSettings, InjectedFailure, data_loss, fit, update_ema
-from dip.images import load_image, to_array
-from dip.metrics import quantize
-from dip.nets import SkipConfig, build_net, make_input
-from dip.operators import Identity, Inpainting, LanczosDownsampler
+from dip.scoring import metrics
+from dip.engine.fit import FitSettings, InjectedFailure, data_loss, fit, update_ema
+from dip.data.images import load_image, to_array
+from dip.scoring.metrics import quantize
+from dip.models.skip import SkipConfig, build_net, make_input
+from dip.physics.operators import Identity, Inpainting, LanczosDownsampler
 
 TINY = SkipConfig(4, 1, down=(8, 8), up=(8, 8), skip=(2, 2))
 

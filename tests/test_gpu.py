@@ -13,11 +13,11 @@ import pytest
 import torch
 from PIL import Image
 
-from dip.fit import FitSettings, fit
-from dip.nets import build_net, make_input
-from dip.netspec import SkipConfig
-from dip.operators import Inpainting
-from dip.precision import Execution, capabilities, choose
+from dip.engine.fit import FitSettings, fit
+from dip.models.skip import build_net, make_input
+from dip.spec.network import SkipConfig
+from dip.physics.operators import Inpainting
+from dip.engine.precision import Execution, capabilities, choose
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
@@ -53,7 +53,7 @@ def test_a_fit_takes_the_rules_path_and_records_its_switches_and_memory(precisio
 
 def test_cuda_graphs_path_fits_and_keeps_each_output(tmp_path):
     """The compiled step replayed as CUDA graphs: the outputs read after several replays are
-    still the ones each call made (dip.fit copies them out)."""
+    still the ones each call made (dip.engine.fit copies them out)."""
     ex = Execution("fast", "cuda-bf16", bf16=True, channels_last=True, tf32=True,
                    fused_adam=True, compile=True, cuda_graphs=True)
     net, z, op, target = _problem(SkipConfig(8, 1, down=(8,), up=(8,), skip=(2,)))

@@ -5,7 +5,7 @@ import threading
 import pytest
 import torch
 
-from dip import gpu_slots
+from dip.engine import gpu_slots
 from dip.errors import DipError
 
 

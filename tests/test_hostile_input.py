@@ -15,8 +15,8 @@ from PIL import Image
 
 from dip import cli
 from dip.errors import DipError
-from dip.fit import load_checkpoint
-from dip.images import MAX_PIXELS, load_image
+from dip.engine.state import load_checkpoint
+from dip.data.images import MAX_PIXELS, load_image
 
 FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -122,14 +122,14 @@ def test_a_checkpoint_holding_a_pickled_object_is_refused(tmp_path):
 
 @pytest.mark.parametrize("mirror", ["ftp://example.org/data", "file:///etc", "s3://bucket/x"])
 def test_a_mirror_is_a_directory_or_an_http_url(mirror):
-    from dip.data import check_mirror
+    from dip.data.registry import check_mirror
 
     with pytest.raises(DipError, match="mirror"):
         check_mirror(mirror)
 
 
 def test_a_good_mirror_passes(tmp_path):
-    from dip.data import check_mirror
+    from dip.data.registry import check_mirror
 
     assert check_mirror(str(tmp_path)) == str(tmp_path)
     assert check_mirror("relative/mirror") == "relative/mirror"
@@ -144,7 +144,7 @@ GOOD_ROW = ("table1/house.png\thouse\ttable1\tgt\t256\t256\t" + "a" * 64
 @FUZZ
 @given(st.text(max_size=400))
 def test_a_registry_sheet_of_any_text(tmp_path, text):
-    from dip.data import read_sheet
+    from dip.data.registry import read_sheet
 
     sheet = tmp_path / "registry.tsv"
     sheet.write_text(REGISTRY_HEADER + text)
@@ -158,7 +158,7 @@ def test_a_registry_sheet_of_any_text(tmp_path, text):
 
 @pytest.mark.parametrize("path", ["../outside.png", "table1/../../x.png", "/etc/passwd"])
 def test_registry_paths_that_leave_the_data_directory_are_refused(tmp_path, path):
-    from dip.data import read_sheet
+    from dip.data.registry import read_sheet
 
     sheet = tmp_path / "registry.tsv"
     sheet.write_text(REGISTRY_HEADER + GOOD_ROW.replace("table1/house.png", path, 1))

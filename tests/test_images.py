@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from dip.errors import DipError
-from dip.images import load_image, original_extent, plan_geometry, read_image, save_image
+from dip.data.images import load_image, original_extent, plan_geometry, read_image, save_image
 
 
 def test_grayscale_and_rgb_are_kept(tmp_path):

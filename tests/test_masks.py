@@ -6,7 +6,9 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
-from dip import data, masks, pipeline
+from dip import pipeline
+from dip.data import registry as data
+from dip.physics import masks
 from dip.errors import DipError
 
 TABLE1 = ["barbara", "boat", "house", "lena", "peppers", "cameraman", "couple", "fingerprint",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from dip import metrics
+from dip.scoring import metrics
 from dip.errors import DipError
 
 

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from dip.errors import DipError
-from dip.nets import SkipConfig, build_net, count_params, describe, make_input, min_size
-from dip.netspec import ResNetConfig, UNetConfig
+from dip.models.skip import SkipConfig, build_net, count_params, describe, make_input, min_size
+from dip.spec.network import ResNetConfig, UNetConfig
 
 TABLE1 = SkipConfig(32, 1, down=(128,) * 5, up=(128,) * 5, skip=(4,) * 5)
 SMALL = SkipConfig(4, 3, down=(8, 16, 16), up=(8, 12, 16), skip=(2, 0, 4))
@@ -276,7 +276,7 @@ def test_under_bf16_autocast_padding_and_upsampling_stay_in_bf16():
 def test_outside_autocast_the_net_is_the_plain_fp32_function():
     """Faithful's numbers: the padded convolution and the upsampling give exactly what
     nn.Conv2d(padding_mode="reflect") and F.interpolate give."""
-    from dip.nets import Upsample, conv
+    from dip.models.skip import Upsample, conv
 
     torch.manual_seed(0)
     ours = conv(6, 5, 3, "reflection")

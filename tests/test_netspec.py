@@ -3,10 +3,10 @@
 import pytest
 
 from dip.errors import DipError
-from dip.nets import build_net, count_params
-from dip.netspec import (ResNetConfig, UNetConfig, macs_per_pixel, min_size, param_count, size_multiple,
+from dip.models.skip import build_net, count_params
+from dip.spec.network import (ResNetConfig, UNetConfig, macs_per_pixel, min_size, param_count, size_multiple,
                          with_overrides)
-from dip.presets import PRESETS, get_preset
+from dip.spec.presets import PRESETS, get_preset
 
 TABLE1 = get_preset("table1").net
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from dip.errors import DipError
-from dip.operators import Identity, Inpainting, LanczosDownsampler, build_operator, lanczos_kernel
+from dip.physics.operators import Identity, Inpainting, LanczosDownsampler, build_operator, lanczos_kernel
 
 
 def lanczos2(d: float) -> float:

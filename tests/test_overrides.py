@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dip import overrides
+from dip.spec import overrides
 from dip.errors import DipError
-from dip.netspec import NET_KEYS
-from dip.overrides import BY_KEY, KEYS, SETTINGS
+from dip.spec.network import NET_KEYS
+from dip.spec.overrides import BY_KEY, KEYS, SETTINGS
 
 _DOC = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow" / "schemas" /
                        "config.schema.yaml").read_text())

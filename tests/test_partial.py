@@ -11,9 +11,9 @@ from conftest import REPO
 from dip import pipeline
 from dip.cli import main
 from dip.pipeline import partial, reports
-from dip.report import context, render
-from dip.study import summarise, table_rows, to_markdown
-from dip.tables import read_csv, table1_rows, to_csv, to_markdown as table_markdown
+from dip.report.content import context, render
+from dip.report.study import summarise, table_rows, to_markdown
+from dip.report.tables import read_csv, table1_rows, to_csv, to_markdown as table_markdown
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import pytest
 from conftest import REPO
 from dip import pipeline
 from dip.errors import DipError
-from dip.images import save_image
-from dip.pipeline import paths, reports
-from dip.overrides import BY_KEY, KEYS
+from dip.data.images import save_image
+from dip.pipeline import paths, reports, resources
+from dip.spec.overrides import BY_KEY, KEYS
 
 TABLE1 = ["barbara", "boat", "house", "lena", "peppers", "cameraman", "couple", "fingerprint",
           "hill", "man", "montage"]
@@ -45,13 +45,13 @@ def fit_commands(config, name):
 def test_planning_never_imports_torch():
     code = (
         "import sys\n"
-        "from dip import pipeline, presets\n"
-        "from dip.pipeline import reports\n"
+        "from dip import pipeline\n"
+        "from dip.pipeline import reports, resources\n"
         f"config = pipeline.load_config({str(REPO / 'config.yaml')!r})\n"
         "for mode in ('paper', 'quick'):\n"
         "    plan = pipeline.Plan({**config, 'mode': mode})\n"
         "    for job in plan.all_fits():\n"
-        "        plan.fit_args(job), plan.runtime_minutes(job), plan.mem_mb(job)\n"
+        "        plan.fit_args(job), resources.runtime_minutes(plan.config, job), resources.mem_mb(job)\n"
         "    for target in plan.targets:\n"
         "        reports.report_args(plan, target)\n"
         "    for name in plan.experiments:\n"
@@ -149,9 +149,9 @@ def test_runtime_and_memory_follow_each_fits_network(config):
     plan = pipeline.Plan({**config, "device": "cpu"})
     house = {v: plan.fits[s.fit] for s in plan.slots_of("architecture") if s.image == "house"
              and s.seed == 0 for v in [s.variant]}
-    assert plan.runtime_minutes(house["channels_skip=128"]) > plan.runtime_minutes(house["base"])
-    assert plan.runtime_minutes(house["scales=3"]) < plan.runtime_minutes(house["base"])
-    assert plan.mem_mb(house["channels_skip=128"]) > plan.mem_mb(house["base"])
+    assert resources.runtime_minutes(plan.config, house["channels_skip=128"]) > resources.runtime_minutes(plan.config, house["base"])
+    assert resources.runtime_minutes(plan.config, house["scales=3"]) < resources.runtime_minutes(plan.config, house["base"])
+    assert resources.mem_mb(house["channels_skip=128"]) > resources.mem_mb(house["base"])
 
 
 def test_paths_are_one_set_of_templates_per_mode():
@@ -270,16 +270,15 @@ def test_an_experiment_runs_only_in_its_modes_and_a_table_reads_its_companion(co
 
 
 def test_quick_fits_take_one_thread(config):
-    paper, quick = pipeline.Plan(config), pipeline.Plan({**config, "mode": "quick"})
-    assert {paper.threads(j) for j in paper.all_fits()} == {2}
-    assert {quick.threads(j) for j in quick.all_fits()} == {1}
-    assert {paper.gpus(j) for j in paper.all_fits()} == {1}
+    assert resources.threads(config) == 2
+    assert resources.threads({**config, "mode": "quick"}) == 1
+    assert resources.gpus(config) == 1
 
 
 def test_cpu_fits_take_one_core_each_and_no_gpu_token(config):
     """With `device: cpu` Snakemake runs one single-threaded fit per core."""
-    cpu = pipeline.Plan({**config, "device": "cpu"})
-    assert {(cpu.threads(j), cpu.gpus(j)) for j in cpu.all_fits()} == {(1, 0)}
+    cpu = {**config, "device": "cpu"}
+    assert (resources.threads(cpu), resources.gpus(cpu)) == (1, 0)
 
 
 def test_snapshot_columns_are_shared_only_where_every_rows_fit_took_the_same(config):

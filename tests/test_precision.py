@@ -6,11 +6,12 @@ import json
 import pytest
 import torch
 
-from dip import precision
-from dip.fit import FitSettings, FitState, FitRun, fit
-from dip.nets import SkipConfig, build_net, make_input
-from dip.operators import Inpainting
-from dip.precision import Capabilities, Execution, apply_backend_flags, choose
+from dip.engine import precision
+from dip.engine.fit import FitRun, FitSettings, fit
+from dip.engine.state import FitState
+from dip.models.skip import SkipConfig, build_net, make_input
+from dip.physics.operators import Inpainting
+from dip.engine.precision import Capabilities, Execution, apply_backend_flags, choose
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -159,7 +160,7 @@ def test_the_workflow_knows_the_same_modes():
 
 
 def test_the_report_names_the_path_each_fit_took():
-    from dip.report import precision_path
+    from dip.report.content import precision_path
 
     assert precision_path({"execution": Execution().as_dict()}) == "faithful: fp32 eager"
     fast = choose("fast", HOPPER).as_dict()

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
-from dip import data, pipeline
+from dip import pipeline
+from dip.data import registry as data
 from dip.commands import prepare
 from dip.errors import DipError
 

@@ -3,10 +3,10 @@
 import pytest
 
 from dip.errors import DipError
-from dip.nets import INPUT_KINDS, build_net, count_params
-from dip.netspec import ResNetConfig, UNetConfig, size_multiple
-from dip.operators import TASKS
-from dip.presets import PRESETS, Preset, get_preset
+from dip.models.skip import INPUT_KINDS, build_net, count_params
+from dip.spec.network import ResNetConfig, UNetConfig, size_multiple
+from dip.physics.operators import TASKS
+from dip.spec.presets import PRESETS, Preset, get_preset
 
 # supplementary material / paper-facts parameter counts; the U-Net and ResNet counts are those
 # of the official models/unet.py and models/resnet.py built with the library notebook's arguments

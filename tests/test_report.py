@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dip import paper
-from dip.report import conclusions
-from dip.tables import read_csv
+from dip.report import paper
+from dip.report.content import conclusions
+from dip.report.tables import read_csv
 from synthetic_run import TABLE1, build_reports, fit_ids
 
 SECTIONS = ("introduction", "method", "architecture", "hyperparameters", "data", "results", "runtime",
@@ -142,7 +142,7 @@ def test_missing_optional_pieces_are_left_out_not_fatal(tmp_path):
 
 
 def test_a_study_section_has_its_table_curves_and_computed_conclusion(run):
-    from dip.jsonio import read_json
+    from dip.files.jsonio import read_json
 
     _, root = run
     html = (root / "reports/report.html").read_text()
@@ -174,7 +174,7 @@ def test_a_second_table_variant_is_rendered_with_its_own_conclusions(tmp_path):
 
 
 def test_pitfall_choices_follow_the_fits_switches():
-    from dip.report import our_choices
+    from dip.report.content import our_choices
 
     def bn(configs):
         return next(c["ours"] for c in our_choices(configs, None) if c["topic"].startswith("BN"))
@@ -195,7 +195,7 @@ def test_pitfall_choices_follow_the_fits_switches():
 
 
 def test_this_run_column_is_read_from_the_fits(run):
-    from dip.report import experiments, fit_records, hyperparameters
+    from dip.report.content import experiments, fit_records, hyperparameters
 
     mode, root = run
     run_config = json.loads((root / "results/run_config.json").read_text())
@@ -223,7 +223,7 @@ def test_this_run_column_is_read_from_the_fits(run):
 
 def test_this_run_column_shows_every_value_its_fits_ran(run):
     """Fits of one experiment that ran different settings show each value, not the first fit's."""
-    from dip.report import experiments, fit_records, hyperparameters
+    from dip.report.content import experiments, fit_records, hyperparameters
 
     _, root = run
     run_config = json.loads((root / "results/run_config.json").read_text())

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dip import degrade, metrics
+from dip.physics import degrade
+from dip.scoring import metrics
 from dip.errors import DipError
-from dip.images import load_image
+from dip.data.images import load_image
 
 
 def _canvas(result: np.ndarray, size: int, top: int, left: int) -> np.ndarray:

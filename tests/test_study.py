@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from dip.study import best_of_trace, summarise
+from dip.report.study import best_of_trace, summarise
 
 
 def _fit(tmp_path, name, psnr, ssim, curve):

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from dip import paper
+from dip.report import paper
 from dip.commands import table1 as table1_cmd
 from dip.errors import DipError
-from dip.images import load_image, save_image
-from dip.metrics import psnr
-from dip.tables import published_psnr, read_csv, table1_rows, to_csv, to_markdown
+from dip.data.images import load_image, save_image
+from dip.scoring.metrics import psnr
+from dip.report.tables import published_psnr, read_csv, table1_rows, to_csv, to_markdown
 from synthetic_run import run_command
 
 

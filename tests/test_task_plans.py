@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from dip import degrade, pipeline
+from dip import pipeline
+from dip.physics import degrade
 from dip.pipeline import reports
 from test_pipeline import base_config, config  # noqa: F401 - the shared config fixtures
 
@@ -114,7 +115,7 @@ def test_estimate_prices_a_target():
 
 
 def test_library_depths_are_the_notebooks_first_scales_and_its_holes_are_in_the_quick_crop(config, mirror):
-    from dip.images import load_image, plan_geometry
+    from dip.data.images import load_image, plan_geometry
 
     plan = pipeline.Plan(config)
     nets = {s.variant: plan.fits[s.fit].settings["net"] for s in plan.slots_of("library")}
@@ -154,7 +155,7 @@ def test_flash_has_no_ground_truth_and_feeds_the_flash_photo(config):
 
 def test_prepare_takes_a_flash_pair_without_a_ground_truth(tmp_path):
     from dip.cli import main
-    from dip.images import save_image
+    from dip.data.images import save_image
 
     rng = np.random.default_rng(0)
     flash, noflash = tmp_path / "flash.png", tmp_path / "noflash.png"

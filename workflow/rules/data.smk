@@ -1,10 +1,10 @@
 # Data: verified downloads of the registry files, then one fit's inputs per
-# (experiment, image, seed). Every decision is made in the dip package (dip.data, dip.pipeline).
+# (experiment, image, seed). Every decision is made in the dip package (dip.data.registry, dip.pipeline).
 # Expects PLAN, P, LOG, BENCH and DIP_ENV from common.smk.
 
 import re
 
-from dip import data as _data
+from dip.data import registry as _data
 
 _data.export_mirror(config)
 

@@ -10,11 +10,11 @@ rule fit:
         benchmark_path("fit", "{experiment}/{variant}/{image}/seed{seed}")
     conda:
         DIP_ENV
-    threads: lambda w: PLAN.threads(fit_job(w))
+    threads: resources.threads(config)
     resources:
-        gpu=lambda w: PLAN.gpus(fit_job(w)),
-        mem_mb=lambda w: PLAN.mem_mb(fit_job(w)),
-        runtime=lambda w: PLAN.runtime_minutes(fit_job(w)),
+        gpu=resources.gpus(config),
+        mem_mb=lambda w: resources.mem_mb(fit_job(w)),
+        runtime=lambda w: resources.runtime_minutes(config, fit_job(w)),
     params:
         args=lambda w: PLAN.fit_args(fit_job(w)),
     # `exec`: the fit replaces the job's shell, so a scheduler's TERM reaches it alone and the

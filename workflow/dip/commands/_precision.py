@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..overrides import BY_KEY
+from ..spec.overrides import BY_KEY
 
 
 def add_precision_argument(p) -> None:

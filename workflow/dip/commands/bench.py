@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 
-from ..benchmark import measure, measure_all
-from ..devices import DEVICE_CHOICES
+from ..engine.benchmark import measure, measure_all
+from ..engine.devices import DEVICE_CHOICES
 from ..errors import DipError
-from ..netspec import min_size, size_multiple
-from ..precision import Execution
-from ..presets import get_preset
+from ..spec.network import min_size, size_multiple
+from ..engine.precision import Execution
+from ..spec.presets import get_preset
 from ._precision import add_precision_argument
 
 

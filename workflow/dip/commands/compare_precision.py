@@ -19,10 +19,10 @@ import numpy as np
 
 from ..errors import DipError
 from ._dip import dip
-from ..images import load_image
-from ..metrics import psnr
-from ..precision import PRECISIONS
-from ..presets import get_preset
+from ..data.images import load_image
+from ..scoring.metrics import psnr
+from ..engine.precision import PRECISIONS
+from ..spec.presets import get_preset
 
 
 def add_arguments(p) -> None:

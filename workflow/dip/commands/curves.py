@@ -5,8 +5,8 @@ Example: dip curves --trace barbara=results/paper/fits/table1/base/barbara/seed0
 Repeat a name once per seed. --paper-table1 draws the paper's Table-1 value per image.
 """
 
-from ..figures import curves, read_trace, save
-from ..paper import TABLE1_DIP
+from ..report.figures import curves, read_trace, save
+from ..report.paper import TABLE1_DIP
 from ._pairs import grouped, pair
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ..nets import build_net, count_params, describe, min_size
-from ..presets import get_preset
+from ..models.skip import build_net, count_params, describe, min_size
+from ..spec.presets import get_preset
 
 COLUMNS = ("name", "type", "in", "out", "kernel", "stride", "params")
 

@@ -9,7 +9,8 @@ $DIP_DATA_MIRROR (with --configfile: the config's `mirror`, else $DIP_DATA_MIRRO
 
 from pathlib import Path
 
-from .. import data, pipeline
+from .. import pipeline
+from ..data import registry
 from ..pipeline import reports
 from ..errors import DipError
 
@@ -18,7 +19,7 @@ def add_arguments(p):
     p.add_argument("paths", nargs="*", help="registry paths (with --configfile)")
     p.add_argument("--configfile", type=Path,
                    help="workflow config (its registry sheet is read relative to its folder)")
-    p.add_argument("--root", default=data.RAW_ROOT, help="where --configfile downloads land")
+    p.add_argument("--root", default=registry.RAW_ROOT, help="where --configfile downloads land")
     p.add_argument("--path", help="registry path of the one file (its path in the mirror)")
     p.add_argument("--url", help="pinned URL of the one file")
     p.add_argument("--sha256", help="expected sha256 of the one file")
@@ -32,13 +33,13 @@ def run(args) -> int:
         if any(x is not None for x in single):
             raise DipError("--configfile and --path/--url/--sha256/--out do not go together")
         config = pipeline.load_config(args.configfile)
-        mirror = args.mirror or data.mirror_setting(config)
-        needed = [raw.removeprefix(data.RAW_ROOT + "/") for raw in reports.raw_files(pipeline.plan(config))]
+        mirror = args.mirror or registry.mirror_setting(config)
+        needed = [raw.removeprefix(registry.RAW_ROOT + "/") for raw in reports.raw_files(pipeline.plan(config))]
         for path in args.paths or needed:
-            print(data.fetch(data.entry(config, path), args.root, mirror))
+            print(registry.fetch(registry.entry(config, path), args.root, mirror))
         return 0
     if any(x is None for x in single):
         raise DipError("give --configfile, or all of --path, --url, --sha256 and --out")
-    item = data.Entry(args.path, image="", set="", role="", url=args.url, sha256=args.sha256.lower())
-    print(data.download(item, args.out, args.mirror or data.mirror_setting({})))
+    item = registry.Entry(args.path, image="", set="", role="", url=args.url, sha256=args.sha256.lower())
+    print(registry.download(item, args.out, args.mirror or registry.mirror_setting({})))
     return 0

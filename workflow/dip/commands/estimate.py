@@ -6,7 +6,7 @@ The cost of a fit is taken as proportional to iterations x pixels x its network'
 pixel, measured on the Table-1 network at --size x --size (fp32 eager, which no precision
 mode is slower than), plus a start-up cost per fit: what this process took to import torch,
 build the network and take its first step, as a fit does. On a machine with several GPUs the
-fits spread over them (dip.gpu_slots), so the wall time is the total divided by the GPUs;
+fits spread over them (dip.engine.gpu_slots), so the wall time is the total divided by the GPUs;
 fits sharing one GPU (DIP_FITS_PER_GPU) share its throughput and are not counted as faster.
 With `device: cpu` one single-threaded fit runs per core.
 """
@@ -21,12 +21,13 @@ from pathlib import Path
 import torch
 
 from .. import STARTED, pipeline
-from ..benchmark import measure_paths
-from ..devices import device_name, resolve_device
+from ..pipeline import resources
+from ..engine.benchmark import measure_paths
+from ..engine.devices import device_name, resolve_device
 from ..durations import human_duration
 from ._pairs import json_value
-from ..precision import Execution
-from ..presets import get_preset
+from ..engine.precision import Execution
+from ..spec.presets import get_preset
 
 
 def add_arguments(p):
@@ -52,7 +53,7 @@ def _fits_at_once(plan: pipeline.Plan, device) -> int:
     core (the step is then measured on one thread, as each of them runs)."""
     if device.type == "cuda":
         return max(1, torch.cuda.device_count())
-    if device.type == "cpu" and plan.fits_on_cpu:
+    if device.type == "cpu" and resources.fits_on_cpu(plan.config):
         torch.set_num_threads(1)
         return os.cpu_count() or 1
     return 1
@@ -87,7 +88,7 @@ def run(args) -> int:
                             device=device, executions=[Execution()])
     start_up = time.monotonic() - STARTED - 2 * step["s_per_iter"]
     s_per_pixel_iter = step["s_per_iter"] / size**2
-    total = sum(job.iterations * job.pixels * plan.cost_ratio(job) for job in todo)
+    total = sum(job.iterations * job.pixels * resources.cost_ratio(job) for job in todo)
     estimate = (total * s_per_pixel_iter + len(todo) * start_up) / at_once
     where = f"{at_once} x {device_name(device)}" if at_once > 1 else device_name(device)
     line = (f"{len(todo)} fits to run on {where}: about {human_duration(estimate)} of fitting "

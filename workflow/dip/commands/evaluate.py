@@ -9,8 +9,8 @@ it_per_s, device_name, params, backtracks, backtrack and final_input from meta.j
 
 import json
 
-from ..atomic import write_text
-from ..evaluate import evaluate_fit
+from ..files.atomic import write_text
+from ..scoring.evaluate import evaluate_fit
 
 
 def add_arguments(p):

@@ -17,7 +17,7 @@ write a checkpoint and exit with code 75; rerunning the same command with --resu
 it. Two fits on the same --out are refused: the second exits with code 2 at once.
 
 On a machine with several GPUs (or DIP_FITS_PER_GPU above 1) a CUDA fit first takes a free
-GPU slot and waits while all are taken (dip.gpu_slots), so fits started side by side spread
+GPU slot and waits while all are taken (dip.engine.gpu_slots), so fits started side by side spread
 over the GPUs. --precision picks the numeric path (docs/performance.md); meta.json records it.
 
 One --seed sets the weights, the input z, the input-noise draws and a --mask-bernoulli mask
@@ -39,20 +39,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import masks, overrides
-from ..devices import DEVICE_CHOICES, resolve_device
+from ..physics import masks
+from ..spec import overrides
+from ..engine.devices import DEVICE_CHOICES, resolve_device
 from ..errors import DipError
-from ..fit import FitSettings, stream_seeds
-from ..fit_dir import FitRequest, execute
-from ..gpu_slots import gpu_for_fit
-from ..hashes import sha256_file
-from ..images import load_image, to_tensor
-from ..nets import make_input
-from ..netspec import size_problem
-from ..operators import build_operator
+from ..engine.fit import FitSettings
+from ..engine.state import stream_seeds
+from ..engine.run_dir import FitRequest, execute
+from ..engine.gpu_slots import gpu_for_fit
+from ..files.hashes import sha256_file
+from ..data.images import load_image, to_tensor
+from ..models.skip import make_input
+from ..spec.network import size_problem
+from ..physics.operators import build_operator
 from ..pipeline import settings
-from ..precision import capabilities, choose
-from ..presets import Preset, get_preset
+from ..engine.precision import capabilities, choose
+from ..spec.presets import Preset, get_preset
 from ._precision import add_precision_argument
 
 def add_arguments(p) -> None:

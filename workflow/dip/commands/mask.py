@@ -7,9 +7,9 @@
 
 from pathlib import Path
 
-from .. import masks
+from ..physics import masks
 from ..errors import DipError
-from ..images import parse_size, read_image, to_uint8
+from ..data.images import parse_size, read_image, to_uint8
 
 
 def add_arguments(p):

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import degrade, masks
-from ..atomic import atomic_dir
+from ..physics import degrade
+from ..physics import masks
+from ..files.atomic import atomic_dir
 from ..errors import DipError
-from ..hashes import sha256_file as _sha256
-from ..images import parse_size, plan_geometry, read_image, save_image, to_uint8
+from ..files.hashes import sha256_file as _sha256
+from ..data.images import parse_size, plan_geometry, read_image, save_image, to_uint8
 
 
 def add_arguments(p):

@@ -16,10 +16,10 @@ Images are linked relative to the output files.
 
 from pathlib import Path
 
-from ..atomic import write_text
+from ..files.atomic import write_text
 from ..errors import DipError
-from ..jsonio import read_json
-from ..report import TEMPLATES, context, render
+from ..files.jsonio import read_json
+from ..report.content import TEMPLATES, context, render
 from ._pairs import fit_pair, json_value, pair, unique
 
 KINDS = ("table", "figure", "curves", "snapshots", "study", "section")

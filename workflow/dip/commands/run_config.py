@@ -6,10 +6,11 @@ import sys
 
 import torch
 
-from .. import data, pipeline
+from .. import pipeline
+from ..data import registry
 from ..pipeline import reports
 from ._pairs import json_value
-from ..atomic import write_text
+from ..files.atomic import write_text
 
 
 def add_arguments(parser):
@@ -21,7 +22,7 @@ def run(args) -> int:
     config = json_value(args.config_json, "--config-json")
     plan = pipeline.plan(config)
     doc = pipeline.resolved(plan)
-    used = [data.entry(config, raw.removeprefix(data.RAW_ROOT + "/")) for raw in reports.raw_files(plan)]
+    used = [registry.entry(config, raw.removeprefix(registry.RAW_ROOT + "/")) for raw in reports.raw_files(plan)]
     doc["data"] = [{"path": e.path, "role": e.role, "url": e.url, "sha256": e.sha256} for e in used]
     doc["machine"] = {
         "python": sys.version.split()[0],

@@ -7,7 +7,7 @@ figure, from files on disk (no refitting).
         "published": {"set5_x4-baby": {"gt": "data/raw/...", "bicubic": "data/raw/..."}}}' \
       --out-json section.json --out-md section.md --out-png figure.png
 
-Super-resolution: PSNR on Y as the official evaluation script (dip.metrics.psnr_sr), ours,
+Super-resolution: PSNR on Y as the official evaluation script (dip.scoring.metrics.psnr_sr), ours,
 our bicubic and the published bicubic; the figure shows the LR input, bicubic, ours and the
 ground truth. Denoising: one fit, its output average, and two fits averaged; the figure shows
 the noisy input, ours and the ground truth. Region inpainting: our PSNR per image and network;
@@ -18,15 +18,15 @@ Flash / no-flash: no ground truth, no numbers; the figure shows both photos and 
 import json
 from pathlib import Path
 
-from ..atomic import write_text
-from ..degrade import bicubic_upscale
+from ..files.atomic import write_text
+from ..physics.degrade import bicubic_upscale
 from ..errors import DipError
 from ._pairs import json_value
-from ..evaluate import load_array, to_original
-from ..jsonio import read_json
-from ..figures import Panel, panel_rows, save, zoomed
-from ..images import load_image
-from ..sections import TABLES, to_markdown
+from ..scoring.evaluate import load_array, to_original
+from ..files.jsonio import read_json
+from ..report.figures import Panel, panel_rows, save, zoomed
+from ..data.images import load_image
+from ..report.sections import TABLES, to_markdown
 
 
 def add_arguments(p):

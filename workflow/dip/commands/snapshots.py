@@ -5,7 +5,7 @@ Example: dip snapshots --dir barbara=results/table1/barbara/seed0/snapshots boat
 Without --iterations every iteration found in any folder becomes a column.
 """
 
-from ..figures import save, snapshots
+from ..report.figures import save, snapshots
 from ._pairs import pair, unique
 
 

@@ -12,10 +12,10 @@ A fit without a ground truth has "metrics": null; its scores are shown as unavai
 import json
 from pathlib import Path
 
-from ..atomic import write_text
+from ..files.atomic import write_text
 from ._pairs import json_value
-from ..figures import read_trace, save, study_curves
-from ..study import summarise, to_markdown
+from ..report.figures import read_trace, save, study_curves
+from ..report.study import summarise, to_markdown
 
 
 def add_arguments(p):

@@ -8,13 +8,13 @@ Example:
     --out-csv reports/table1.csv --out-md reports/table1.md --mode paper
 
 Every published output needs a --gt for its image (same size). The CSV has one row per image
-in the paper's order and a final `mean` row; columns are listed in dip.tables.COLUMNS.
+in the paper's order and a final `mean` row; columns are listed in dip.report.tables.COLUMNS.
 """
 
-from ..atomic import write_text
+from ..files.atomic import write_text
 from ..errors import DipError
-from ..jsonio import read_json
-from ..tables import published_psnr, table1_rows, to_csv, to_markdown
+from ..files.jsonio import read_json
+from ..report.tables import published_psnr, table1_rows, to_csv, to_markdown
 from ._pairs import pair, unique
 
 

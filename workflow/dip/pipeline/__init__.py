@@ -54,7 +54,7 @@ def with_defaults(config: dict) -> dict:
 
 def with_registry(config: dict, base: str | Path) -> dict:
     """``config`` with ``data.files`` read from its registry sheet (when it names one)."""
-    from ..data import read_sheet
+    from ..data.registry import read_sheet
 
     sheet = config.get("registry")
     if sheet and not (config.get("data") or {}).get("files"):

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import data
+from ..data import registry
 from ..errors import DipError
-from ..hashes import sha256_file
+from ..files.hashes import sha256_file
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -66,11 +66,11 @@ def resolve(config: dict, item, where: str) -> ImageRef:
     set_, _, name = text.rpartition("/")
     ref_id = f"{set_}-{name}" if set_ else name
     try:
-        data.file_for(config, name, "gt", set_ or None)
+        registry.file_for(config, name, "gt", set_ or None)
     except DipError as no_gt:
         # A pair with no clean version (flash / no-flash) is fitted, never scored.
         try:
-            data.file_for(config, name, "noflash", set_ or None)
+            registry.file_for(config, name, "noflash", set_ or None)
         except DipError:
             raise no_gt from None  # an unknown image is an error now, named as one without a gt
         return ImageRef(ref_id, name, set_ or None, ground_truth=False)
@@ -82,7 +82,7 @@ def size(config: dict, ref: ImageRef, where: str) -> tuple[int, int]:
     if ref.local:
         return _local_size(ref.path, where)
     role = "gt" if ref.ground_truth else "noflash"
-    item = data.entry(config, data.file_for(config, ref.name, role, ref.set))
+    item = registry.entry(config, registry.file_for(config, ref.name, role, ref.set))
     if not (item.width and item.height):
         raise DipError(f"data registry entry {item.path}: no width/height")
     return item.height, item.width
@@ -96,9 +96,9 @@ def source(config: dict, ref: ImageRef, role: str) -> str:
         if role == "mask" and ref.mask:
             return ref.mask
         raise DipError(f"local image '{ref.id}' has no '{role}' file")
-    return data.raw_path(data.file_for(config, ref.name, role, ref.set))
+    return registry.raw_path(registry.file_for(config, ref.name, role, ref.set))
 
 
 def registry_path(config: dict, ref: ImageRef, role: str) -> str | None:
     """The registry path of the image's file for a role (None for local files)."""
-    return None if ref.local else data.file_for(config, ref.name, role, ref.set)
+    return None if ref.local else registry.file_for(config, ref.name, role, ref.set)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ..degrade import noise_seed
+from ..physics.degrade import noise_seed
 from ..errors import DipError
-from ..netspec import activations_per_pixel, macs_per_pixel, size_problem
-from ..presets import get_preset
+from ..spec.network import size_problem
+from ..spec.presets import get_preset
 from . import paths
 from .images import ImageRef, resolve as resolve_image, size as image_size, source
 from .settings import flags, network, resolve as resolve_settings
@@ -48,10 +48,6 @@ def _flash(exp: Experiment, ref: ImageRef) -> tuple[tuple[str, ...], list[str], 
 #: Tasks whose inputs `dip prepare` makes without a mask: task -> (the registry roles it
 #: reads, its other arguments, the seed of its draw).
 _OBSERVATIONS = {"denoising": _denoising, "sr": _sr, "flash": _flash}
-
-#: Cost of the Table-1 network per pixel, the unit the runtime model is measured in.
-_TABLE1_MACS = macs_per_pixel(get_preset("table1").net)
-
 
 @dataclass(frozen=True, order=True)
 class Fit:
@@ -416,40 +412,3 @@ class Plan:
         if job.fail:
             args += ["--fail-at-iteration", "1"]
         return args
-
-    @property
-    def fits_on_cpu(self) -> bool:
-        return self.config.get("device", "auto") == "cpu"
-
-    def threads(self, job: FitJob) -> int:
-        """CPU threads of a fit: one with `device: cpu`, where single-threaded fits side by
-        side, one per core, gave the most iterations per second (docs/performance.md);
-        otherwise two, or one for quick mode's small crops."""
-        return 1 if self.fits_on_cpu or is_quick(self.config) else 2
-
-    def gpus(self, job: FitJob) -> int:
-        """`gpu` tokens a fit holds: none with `device: cpu`, so the cores alone bound how many
-        fits run at once; otherwise one (one fit per token; docs/performance.md)."""
-        return 0 if self.fits_on_cpu else 1
-
-    def runtime_minutes(self, job: FitJob) -> int:
-        """Scheduler runtime request: twice the runtime model's estimate, at least 10 minutes.
-
-        The model is a cost per iteration and megapixel of the Table-1 network (on a GPU unless
-        `device: cpu`), scaled by this fit's network cost per pixel.
-        """
-        model = self.config.get("runtime_model") or {}
-        on_cpu = self.config.get("device", "auto") == "cpu"
-        per_mpx = model.get("cpu_s_per_mpx_iter", 26.0) if on_cpu else model.get("gpu_s_per_mpx_iter", 0.15)
-        seconds = job.iterations * job.pixels / 1e6 * per_mpx * self.cost_ratio(job)
-        return max(10, int(2 * seconds / 60) + 1)
-
-    def cost_ratio(self, job: FitJob) -> float:
-        """This fit's network cost per pixel relative to the Table-1 network's."""
-        return macs_per_pixel(network(get_preset(job.preset), job.overrides)) / _TABLE1_MACS
-
-    def mem_mb(self, job: FitJob) -> int:
-        """Host memory request: torch, the images and the network's activations (float32,
-        with room for the backward pass)."""
-        acts = activations_per_pixel(network(get_preset(job.preset), job.overrides))
-        return 2000 + int(job.pixels * acts * 4 * 3 / 2**20)

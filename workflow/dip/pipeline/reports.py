@@ -22,7 +22,7 @@ import json
 
 from . import paths
 from ..errors import DipError
-from ..presets import get_preset
+from ..spec.presets import get_preset
 from .images import registry_path
 from .plan import Plan, Slot
 from .variants import BASE

@@ -1,4 +1,4 @@
-"""How the settings an experiment or a variant overrides (dip.overrides) reach `dip fit`.
+"""How the settings an experiment or a variant overrides (dip.spec.overrides) reach `dip fit`.
 
 Every setting is one `dip fit` flag; the planner passes a key exactly when the config sets it,
 so a value in the config always reaches the fit (there is no setting the schema accepts and
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from .. import overrides
+from ..spec import overrides
 from ..errors import DipError
-from ..netspec import NetConfig, with_overrides
-from ..presets import Preset, get_preset
+from ..spec.network import NetConfig, with_overrides
+from ..spec.presets import Preset, get_preset
 
 KEYS = overrides.KEYS
 

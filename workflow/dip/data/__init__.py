@@ -1,0 +1,1 @@
+"""The test images: the registry of public files, their checked download, and image files."""

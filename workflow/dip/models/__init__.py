@@ -1,0 +1,1 @@
+"""The networks as torch modules, built from their spec (dip.spec.network)."""

@@ -1,0 +1,1 @@
+"""How an observation is made from a clean image: forward operators, degradations, masks."""

@@ -1,0 +1,211 @@
+"""Result sections of the tasks other than Table 1's inpainting: super-resolution and denoising
+(a table beside the paper's numbers), region inpainting (our PSNR per network, where the
+paper has only figures) and flash / no-flash (no ground truth: a figure only). Each gives its rows and sentences computed from them.
+
+A section is built from a spec (``dip section --spec-json``): the experiment, its task, its
+registry set (which selects the paper's numbers in dip.report.paper) and its fits, each with its
+folder, metrics and prepared inputs. Means are over images; the spread is the sample standard
+deviation over seeds of that mean, so "within the spread" needs two seeds or more.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import paper
+from .aggregate import mean as average
+from .aggregate import mean_std, pm, stats
+from ..scoring.evaluate import load_array, to_original, to_source_window
+from ..files.jsonio import read_json
+from ..data.images import load_image
+from ..scoring.metrics import psnr, psnr_sr
+
+
+def _by_image(fits: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for f in sorted(fits, key=lambda f: f["seed"]):
+        out.setdefault(f["image"], []).append(f)
+    return out
+
+
+def _seed_spread(per_seed: dict[int, list[float]]) -> float | None:
+    """Std over seeds of the mean over images (seeds that scored every image)."""
+    n = max((len(v) for v in per_seed.values()), default=0)
+    return stats(average(v) for v in per_seed.values() if len(v) == n)["std"]
+
+
+def _compare(what: str, ours: float, spread: float | None, published: float | None) -> str:
+    """One computed sentence: ours against the paper, within or beyond the seed spread."""
+    if published is None:
+        return f"{what}: ours {ours:.2f} dB; the paper prints no number to compare with."
+    diff = ours - published
+    side = "above" if diff > 0 else "below"
+    if spread is None:
+        where = "one seed, so no spread to judge it by"
+    elif abs(diff) <= 2 * spread:
+        where = f"within twice the seed spread ({spread:.2f} dB)"
+    else:
+        where = f"beyond twice the seed spread ({spread:.2f} dB)"
+    return f"{what}: ours {ours:.2f} dB against the paper's {published:.2f} dB, {abs(diff):.2f} dB {side}; {where}."
+
+
+# super-resolution ------------------------------------------------------------------------------
+
+def _published_bicubic(files: dict, inputs: str, output: np.ndarray) -> float | None:
+    """PSNR of the published (LapSRN viewer) bicubic image, cut to the window the fit saw and
+    scored in our output's window, as the official script scores every method."""
+    if not files.get("bicubic"):
+        return None
+    prep = read_json(Path(inputs) / "prep.json")
+    gt = to_source_window(load_image(files["gt"]), prep)
+    bicubic = to_source_window(load_image(files["bicubic"]), prep)
+    return psnr_sr(bicubic, gt, extent_of=output)
+
+
+def sr_table(spec: dict) -> dict:
+    """Per image: ours (8-bit output, as the paper scored its PNGs) over seeds, our bicubic, the
+    published bicubic and the paper's numbers; then the mean row and the sentences."""
+    published = paper.SR.get(spec["set"], {})
+    rows, per_seed = [], {}
+    for image, fits in _by_image(spec["fits"]).items():
+        recs = [read_json(f["metrics"])["sr"] for f in fits]
+        ours = [r["output"]["psnr_y_uint8"] for r in recs]
+        for f, value in zip(fits, ours):
+            per_seed.setdefault(f["seed"], []).append(value)
+        mean, sd = mean_std(ours)
+        first = fits[0]
+        rows.append({
+            "image": image, "ours": mean, "ours_sd": sd, "seeds": len(ours),
+            "ours_float": average(r["output"]["psnr_y"] for r in recs),
+            "average": average(r["ema"]["psnr_y_uint8"] for r in recs),
+            "bicubic": recs[0]["bicubic"]["psnr_y"],
+            "bicubic_published": _published_bicubic((spec.get("published") or {}).get(image, {}),
+                                                    first["inputs"], load_array(Path(first["fit"]) / "output.npy")),
+            "paper": published.get("images", {}).get(image.rsplit("-", 1)[-1]),
+        })
+    cols = ("ours", "ours_float", "average", "bicubic", "bicubic_published")
+    mean = {"image": "mean", "seeds": min(r["seeds"] for r in rows), "ours_sd": _seed_spread(per_seed),
+            **{c: average((r[c] for r in rows), complete=True) for c in cols},
+            "paper": published.get("dip"), "paper_bicubic": published.get("bicubic")}
+    label = f"{spec['set']}"
+    sentences = [_compare(f"{label}, mean PSNR (Y)", mean["ours"], mean["ours_sd"], mean["paper"])]
+    if mean["bicubic"] is not None:
+        text = f"{label}, bicubic: ours {mean['bicubic']:.2f} dB"
+        if mean["bicubic_published"] is not None:
+            text += f", the published bicubic images {mean['bicubic_published']:.2f} dB"
+        if mean["paper_bicubic"] is not None:
+            text += f", the paper {mean['paper_bicubic']:.2f} dB"
+        gain = mean["ours"] - mean["bicubic"]
+        sentences.append(text + f"; ours is {abs(gain):.2f} dB {'above' if gain >= 0 else 'below'} our bicubic.")
+    headers = ["image", "ours (8-bit)", "ours (float)", "output average", "bicubic (ours)",
+               "bicubic (published)", "paper"]
+    keys = ("ours", "ours_float", "average", "bicubic", "bicubic_published", "paper")
+    return {"task": "sr", "set": spec["set"], "headers": headers,
+            "rows": [_cells(r, keys) for r in rows] + [_cells(mean, keys, mean=True)],
+            "conclusions": sentences}
+
+
+# denoising -------------------------------------------------------------------------------------
+
+def _two_run_average(fits: list[dict]) -> float | None:
+    """PSNR of the mean of the first two fits' output averages (the paper's 'two runs')."""
+    if len(fits) < 2:
+        return None
+    prep = read_json(Path(fits[0]["inputs"]) / "prep.json")
+    gt = to_original(load_image(Path(fits[0]["inputs"]) / "gt.png"), prep)
+    mean = np.mean([to_original(load_array(Path(f["fit"]) / "ema.npy"), prep) for f in fits[:2]], axis=0)
+    return psnr(mean.reshape(gt.shape), gt)
+
+
+def denoising_table(spec: dict) -> dict:
+    """Per image the paper's three ways: one fit's output, its output average, and the average
+    of two fits' output averages; then the mean row against the paper and the sentences."""
+    published = paper.DENOISING.get(spec["set"], {})
+    rows, per_seed = [], {}
+    for image, fits in _by_image(spec["fits"]).items():
+        recs = [read_json(f["metrics"]) for f in fits]
+        single = [r["output"]["psnr"] for r in recs]
+        for f, value in zip(fits, single):
+            per_seed.setdefault(f["seed"], []).append(value)
+        mean, sd = mean_std(single)
+        rows.append({"image": image, "single": mean, "single_sd": sd, "seeds": len(fits),
+                     "average": average(r["ema"]["psnr"] for r in recs),
+                     "two_runs": _two_run_average(fits)})
+    keys = ("single", "average", "two_runs")
+    mean = {"image": "mean", "seeds": min(r["seeds"] for r in rows), "single_sd": _seed_spread(per_seed)}
+    for k in keys:
+        mean[k] = average((r[k] for r in rows), complete=True)
+    paper_row = {"image": "paper", **{k: published.get(k) for k in keys}}
+    sentences = []
+    for key, what in (("single", "one fit"), ("average", "with the output average"),
+                      ("two_runs", "averaging two fits")):
+        if mean[key] is None:
+            sentences.append(f"{spec['set']}, {what}: not measured (needs two seeds).")
+        else:
+            sentences.append(_compare(f"{spec['set']}, {what}", mean[key], mean["single_sd"], published.get(key)))
+    headers = ["image", "one fit", "output average", "two fits averaged"]
+    return {"task": "denoising", "set": spec["set"], "headers": headers,
+            "rows": [_cells(r, keys) for r in rows] + [_cells(mean, keys, mean=True),
+                                                       _cells(paper_row, keys, mean=True)],
+            "conclusions": sentences}
+
+
+# region inpainting -----------------------------------------------------------------------------
+
+def region_table(spec: dict) -> dict:
+    """Per image and variant (network), our PSNR over seeds: the paper shows these as figures
+    and prints no number, so the sentences rank the variants instead."""
+    rows, sentences = [], []
+    for image, fits in _by_image(spec["fits"]).items():
+        by_variant: dict[str, list[float]] = {}
+        for f in fits:
+            if f["metrics"]:
+                by_variant.setdefault(f["variant"], []).append(read_json(f["metrics"])["output"]["psnr"])
+        ranked = []
+        for variant, values in by_variant.items():
+            mean, sd = mean_std(values)
+            rows.append({"image": f"{image} · {variant}", "ours": mean, "ours_sd": sd, "seeds": len(values)})
+            ranked.append((mean, variant))
+        if not ranked:
+            continue
+        ranked.sort(reverse=True)
+        listing = ", ".join(f"{v} {m:.2f} dB" for m, v in ranked)
+        best = f"; best: {ranked[0][1]}" if len(ranked) > 1 else ""
+        sentences.append(f"{image}: {listing}{best} (the paper shows this as a figure, with no number).")
+    return {"task": "inpainting", "set": spec["set"], "headers": ["image · network", "ours (PSNR)"],
+            "rows": [_cells(r, ("ours",)) for r in rows], "conclusions": sentences}
+
+
+# flash / no-flash ------------------------------------------------------------------------------
+
+def flash_table(spec: dict) -> dict:
+    """No ground truth, so no numbers: the section is its figure and says so."""
+    images = ", ".join(dict.fromkeys(f["image"] for f in spec["fits"]))
+    return {"task": "flash", "set": spec["set"], "headers": [], "rows": [],
+            "conclusions": [f"{images}: no ground truth exists for a flash / no-flash pair, so "
+                            "nothing is scored; the figure shows both photos and our result."]}
+
+
+# cells -----------------------------------------------------------------------------------------
+
+def _cells(row: dict, keys: tuple[str, ...], mean: bool = False) -> dict:
+    """A row as display text: the first key with ± its spread where there is one."""
+    cells = [row["image"]]
+    for i, k in enumerate(keys):
+        cells.append(pm(row.get(k), row.get(f"{k}_sd") if i == 0 else None))
+    return {"mean": mean, "cells": cells}
+
+
+TABLES = {"sr": sr_table, "denoising": denoising_table, "inpainting": region_table, "flash": flash_table}
+
+
+def to_markdown(section: dict, title: str) -> str:
+    """The section as Markdown: its table (when it has rows) and its sentences."""
+    lines = [f"## {title}", ""]
+    if section["rows"]:
+        lines += ["| " + " | ".join(section["headers"]) + " |", "|" + "---|" * len(section["headers"])]
+        lines += ["| " + " | ".join(r["cells"]) + " |" for r in section["rows"]] + [""]
+    lines += [f"- {c}" for c in section["conclusions"]]
+    return "\n".join(lines) + "\n"
