@@ -29,12 +29,6 @@ include: "workflow/rules/report.smk"
 # in the Snakemake process itself, which also keeps downloads on the login node.
 localrules:
     all,
-    studies,
-    sr,
-    denoising,
-    inpainting_regions,
-    flash,
-    everything,
     download,
     fetch,
     prepare,
@@ -73,40 +67,18 @@ rule all:
         paper_report_files(),
 
 
-rule studies:
-    """The studies (settings, architecture, hyper-parameters) and their report."""
-    input:
-        target_report("studies"),
+# Every other target of the config (`studies`, `sr`, ...; and `everything`, every experiment):
+# `snakemake NAME` builds the report of its experiments.
+for _target in PLAN.targets:
+    if _target == "all":
+        continue
 
-
-rule sr:
-    """Super-resolution x4 and x8 on Set5 and Set14 beside the paper, its own report."""
-    input:
-        target_report("sr"),
-
-
-rule denoising:
-    """Colour denoising (sigma 25, nine images) beside the paper, its own report."""
-    input:
-        target_report("denoising"),
-
-
-rule inpainting_regions:
-    """Region inpainting (vase, library with three depths) as figures, its own report."""
-    input:
-        target_report("inpainting_regions"),
-
-
-rule flash:
-    """Flash / no-flash reconstruction of the cave pair (a figure, no ground truth), its own report."""
-    input:
-        target_report("flash"),
-
-
-rule everything:
-    """Every experiment of the config, in one report."""
-    input:
-        target_report("everything"),
+    rule:
+        name:
+            _target
+        input:
+            target_report(_target),
+        localrule: True
 
 
 rule report_partial:

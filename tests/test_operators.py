@@ -7,7 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from dip.errors import DipError
-from dip.physics.operators import Identity, Inpainting, LanczosDownsampler, build_operator, lanczos_kernel
+from dip.physics.operators import (Identity, Inpainting, LanczosDownsampler, build_operator, lanczos_kernel,
+                                   target_of)
+from dip.spec.tasks import TASKS
 
 
 def lanczos2(d: float) -> float:
@@ -104,18 +106,25 @@ def test_identity_returns_its_input():
     assert Identity()(x) is x
 
 
-def test_build_operator_per_task():
+def test_every_task_builds_its_operator():
     mask = torch.ones(1, 1, 4, 4)
-    assert isinstance(build_operator("inpainting", mask=mask), Inpainting)
-    assert isinstance(build_operator("denoising"), Identity)
-    assert isinstance(build_operator("flash"), Identity)
-    sr = build_operator("sr", factor=4, channels=3)
-    assert isinstance(sr, LanczosDownsampler) and sr.factor == 4 and sr.channels == 3
+    built = {name: build_operator(task.operator, mask=mask, factor=4, channels=3) for name, task in TASKS.items()}
+    assert isinstance(built["inpainting"], Inpainting)
+    assert isinstance(built["denoising"], Identity) and isinstance(built["flash"], Identity)
+    assert isinstance(built["sr"], LanczosDownsampler) and built["sr"].factor == 4 and built["sr"].channels == 3
+
+
+def test_the_target_is_projected_through_an_operator_that_keeps_the_size():
+    observed = torch.rand(1, 3, 8, 8)
+    mask = (torch.rand(1, 1, 8, 8) < 0.5).float()
+    assert torch.equal(target_of(Inpainting(mask), observed), observed * mask)
+    lr = torch.rand(1, 3, 2, 2)
+    assert target_of(LanczosDownsampler(4, 3), lr) is lr
 
 
 @pytest.mark.parametrize(
-    "task,kwargs", [("inpainting", {}), ("sr", {"factor": 4}), ("sr", {"channels": 3}), ("deblur", {})]
+    "kind,kwargs", [("mask", {}), ("downsample", {"factor": 4}), ("downsample", {"channels": 3}), ("blur", {})]
 )
-def test_build_operator_refuses_missing_or_unknown(task, kwargs):
+def test_build_operator_refuses_missing_or_unknown(kind, kwargs):
     with pytest.raises(DipError):
-        build_operator(task, **kwargs)
+        build_operator(kind, **kwargs)

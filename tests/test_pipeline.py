@@ -12,7 +12,8 @@ from conftest import REPO
 from dip import pipeline
 from dip.errors import DipError
 from dip.data.images import save_image
-from dip.pipeline import paths, reports, resources
+from dip.pipeline import kinds, paths, reports, resources
+from dip.pipeline.kinds import shared
 from dip.spec.overrides import BY_KEY, KEYS
 
 TABLE1 = ["barbara", "boat", "house", "lena", "peppers", "cameraman", "couple", "fingerprint",
@@ -222,7 +223,7 @@ def test_a_single_experiment_config_has_a_report_of_its_own(config):
     assert plan.target("all") == ["solo"] and plan.target("everything") == ["solo"]
     inputs = reports.report_inputs(plan, "all")
     assert "reports/paper/experiments/solo/study.json" in inputs["sections"]
-    spec = reports.study_spec(plan, "solo")
+    spec = kinds.study.spec(plan, "solo")
     assert [v["id"] for v in spec["variants"]] == ["base"]
     json.dumps(spec)
 
@@ -258,13 +259,13 @@ def test_an_experiment_runs_only_in_its_modes_and_a_table_reads_its_companion(co
     paper, quick = pipeline.Plan(config), pipeline.Plan({**config, "mode": "quick"})
     assert "table1_full_backtracking" not in paper.experiments
     assert len(paper.fits_of_target("all")) == 34
-    assert "--metrics-full-backtracking" not in reports.table_args(paper, "table1")
-    args = reports.table_args(quick, "table1")
+    assert "--metrics-full-backtracking" not in kinds.paper_table.args(paper, "table1")
+    args = kinds.paper_table.args(quick, "table1")
     companion = args[args.index("--metrics-full-backtracking") + 1:args.index("--gt")]
     # Quick mode runs the companion on its declared subset of the images.
     assert companion == [f"results/quick/metrics/table1_full_backtracking/base/{i}/seed0.json"
                          for i in ("barbara", "house")]
-    assert reports.table_inputs(quick, "table1")["full_backtracking"] == companion
+    assert kinds.paper_table.inputs(quick, "table1")["full_backtracking"] == companion
     cmd = quick.fit_args(quick.fit_job("table1_full_backtracking", "base", "house", 0))
     assert cmd[cmd.index("--backtrack") + 1] == "full"
 
@@ -283,10 +284,10 @@ def test_cpu_fits_take_one_core_each_and_no_gpu_token(config):
 
 def test_snapshot_columns_are_shared_only_where_every_rows_fit_took_the_same(config):
     plan = pipeline.Plan({**config, "mode": "quick"})
-    table = reports.snapshots_args(plan, "table1")
+    table = shared.snapshots_args(plan, "table1")
     assert "--iterations" in table  # eleven fits on one schedule
     # Figure 7: kate's own fit beside Barbara's, reused from Table 1 on another schedule
     kate, barbara = (plan.fits[plan.slots_of("figure7", "base")[0].fit],
                      plan.fits[plan.slots_of("table1", "base")[0].fit])
     assert kate.snapshots != barbara.snapshots
-    assert "--iterations" not in reports.snapshots_args(plan, "figure7")
+    assert "--iterations" not in shared.snapshots_args(plan, "figure7")

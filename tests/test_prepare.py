@@ -34,7 +34,7 @@ def test_authors_mask_quick_crop_keeps_gt_and_masked_aligned(config, mirror, tmp
     gt_path = mirror / data.file_for(config, "peppers", "gt")
     masked_path = mirror / data.file_for(config, "peppers", "masked")
     out = tmp_path / "peppers"
-    prep = _run(["--gt", str(gt_path), "--masked", str(masked_path), "--seed", "0",
+    prep = _run(["--task", "inpainting", "--gt", str(gt_path), "--masked", str(masked_path), "--seed", "0",
                  "--crop", "64", "--out", str(out)])
     gt, masked = _u8(gt_path), _u8(masked_path)
     assert np.array_equal(_u8(out / "gt.png"), gt[96:160, 96:160])
@@ -56,7 +56,7 @@ def test_authors_mask_quick_crop_keeps_gt_and_masked_aligned(config, mirror, tmp
 def test_barbara_padded_like_the_table1_notebook(config, mirror, tmp_path):
     gt_path = mirror / data.file_for(config, "barbara", "gt")
     masked_path = mirror / data.file_for(config, "barbara", "masked")
-    prep = _run(["--gt", str(gt_path), "--masked", str(masked_path), "--seed", "0",
+    prep = _run(["--task", "inpainting", "--gt", str(gt_path), "--masked", str(masked_path), "--seed", "0",
                  "--pad-to", "514", "--out", str(tmp_path / "b")])
     gt = _u8(tmp_path / "b/gt.png")
     assert gt.shape == (514, 514) and prep["box"] == [1, 1, 512, 512]
@@ -69,34 +69,34 @@ def test_barbara_padded_like_the_table1_notebook(config, mirror, tmp_path):
 def test_published_mask_bernoulli_and_text(config, mirror, tmp_path):
     kate = mirror / data.file_for(config, "kate", "gt")
     kmask = mirror / data.file_for(config, "kate", "mask")
-    prep = _run(["--gt", str(kate), "--mask", str(kmask), "--seed", "0", "--crop-multiple", "64",
+    prep = _run(["--task", "inpainting", "--gt", str(kate), "--mask", str(kmask), "--seed", "0", "--crop-multiple", "64",
                  "--out", str(tmp_path / "k")])
     assert prep["mask"]["kind"] == "published" and prep["channels"] == 3
     assert prep["mask"]["known_fraction"] == pytest.approx(1 - 0.0432, abs=5e-4)
     obs = _u8(tmp_path / "k/observed.png")
     assert np.array_equal(obs, _u8(kate) * (_u8(kmask)[..., None] > 127))
 
-    runs = [_run(["--gt", str(kate), "--mask-bernoulli", "0.5", "--seed", str(s), "--crop", "64",
+    runs = [_run(["--task", "inpainting", "--gt", str(kate), "--mask-bernoulli", "0.5", "--seed", str(s), "--crop", "64",
                   "--out", str(tmp_path / f"b{i}")]) for i, s in enumerate([1, 1, 2])]
     m = [_u8(tmp_path / f"b{i}/mask.png") for i in range(3)]
     assert np.array_equal(m[0], m[1]) and not np.array_equal(m[0], m[2])
     assert runs[0]["mask"] == {"kind": "bernoulli", "missing": 0.5, "seed": 1,
                                "known_fraction": pytest.approx((m[0] == 255).mean())}
-    text = _run(["--gt", str(kate), "--text-mask", "0.05", "--seed", "0", "--out", str(tmp_path / "t")])
+    text = _run(["--task", "inpainting", "--gt", str(kate), "--text-mask", "0.05", "--seed", "0", "--out", str(tmp_path / "t")])
     assert text["mask"]["kind"] == "text" and 0.94 < text["mask"]["known_fraction"] <= 0.95
 
 
 def test_denoising_and_sr_inputs(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 256, (100, 70, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / "x.png")
-    d = _run(["--gt", str(tmp_path / "x.png"), "--noise-sigma", "25", "--seed", "3",
+    d = _run(["--task", "denoising", "--gt", str(tmp_path / "x.png"), "--noise-sigma", "25", "--seed", "3",
               "--crop-multiple", "32", "--out", str(tmp_path / "d")])
     assert d["task"] == "denoising" and d["size"] == [96, 64] and not (tmp_path / "d/mask.png").exists()
-    again = _run(["--gt", str(tmp_path / "x.png"), "--noise-sigma", "25", "--seed", "3",
+    again = _run(["--task", "denoising", "--gt", str(tmp_path / "x.png"), "--noise-sigma", "25", "--seed", "3",
                   "--crop-multiple", "32", "--out", str(tmp_path / "d2")])
     assert again["size"] == d["size"]
     assert np.array_equal(_u8(tmp_path / "d/observed.png"), _u8(tmp_path / "d2/observed.png"))
-    s = _run(["--gt", str(tmp_path / "x.png"), "--sr-factor", "8", "--seed", "0",
+    s = _run(["--task", "sr", "--gt", str(tmp_path / "x.png"), "--sr-factor", "8", "--seed", "0",
               "--crop", "60", "--out", str(tmp_path / "s")])
     assert s["task"] == "sr" and s["size"] == [56, 56] and s["source_box"] == [20, 5, 56, 56]
     assert _u8(tmp_path / "s/observed.png").shape == (7, 7, 3)
@@ -108,7 +108,7 @@ def test_failure_leaves_nothing_and_rerun_replaces(config, mirror, tmp_path, mon
     wrong = mirror / data.file_for(config, "peppers", "masked")  # another image's masked input
     out = tmp_path / "inputs" / "house"
     with pytest.raises(DipError, match="neither"):
-        _run(["--gt", str(gt_path), "--masked", str(wrong), "--seed", "0", "--out", str(out)])
+        _run(["--task", "inpainting", "--gt", str(gt_path), "--masked", str(wrong), "--seed", "0", "--out", str(out)])
     assert not out.exists()
 
     def disk_full(*_):
@@ -117,10 +117,10 @@ def test_failure_leaves_nothing_and_rerun_replaces(config, mirror, tmp_path, mon
     with monkeypatch.context() as m:  # a failure half-way through writing
         m.setattr(prepare.masks, "save_mask", disk_full)
         with pytest.raises(OSError):
-            _run(["--gt", str(gt_path), "--mask-bernoulli", "0.5", "--seed", "0", "--out", str(out)])
+            _run(["--task", "inpainting", "--gt", str(gt_path), "--mask-bernoulli", "0.5", "--seed", "0", "--out", str(out)])
     assert list((tmp_path / "inputs").iterdir()) == []
-    _run(["--gt", str(gt_path), "--mask-bernoulli", "0.5", "--seed", "0", "--crop", "64", "--out", str(out)])
-    _run(["--gt", str(gt_path), "--noise-sigma", "10", "--seed", "0", "--crop", "32", "--out", str(out)])
+    _run(["--task", "inpainting", "--gt", str(gt_path), "--mask-bernoulli", "0.5", "--seed", "0", "--crop", "64", "--out", str(out)])
+    _run(["--task", "denoising", "--gt", str(gt_path), "--noise-sigma", "10", "--seed", "0", "--crop", "32", "--out", str(out)])
     assert sorted(p.name for p in out.iterdir()) == ["gt.png", "observed.png", "prep.json"]
     assert [p.name for p in (tmp_path / "inputs").iterdir()] == ["house"]
 
@@ -128,7 +128,7 @@ def test_failure_leaves_nothing_and_rerun_replaces(config, mirror, tmp_path, mon
 def test_too_small_image_is_a_clear_error(tmp_path):
     Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "s.png")
     with pytest.raises(DipError, match="too small"):
-        _run(["--gt", str(tmp_path / "s.png"), "--mask-bernoulli", "0.5", "--seed", "0",
+        _run(["--task", "inpainting", "--gt", str(tmp_path / "s.png"), "--mask-bernoulli", "0.5", "--seed", "0",
               "--crop", "64", "--out", str(tmp_path / "o")])
 
 
@@ -139,14 +139,14 @@ def _args(config, experiment, image, seed):
 def test_rule_arguments_from_the_experiments(config):
     quick = {**config, "mode": "quick"}
     assert _args(quick, "table1", "lena", 0) == (
-        "--gt data/raw/table1/lena.png --masked data/raw/table1/dip_project_page/Lena512_masked.png"
+        "--task inpainting --gt data/raw/table1/lena.png --masked data/raw/table1/dip_project_page/Lena512_masked.png"
         " --seed 0 --crop 64")
     assert pipeline.Plan(quick).prep_job("figure7", "kate", 0).sources == {
         "gt": "data/raw/dip/inpainting/kate.png", "mask": "data/raw/dip/inpainting/kate_mask.png"}
     paper = copy.deepcopy(config)
     paper["experiments"]["table1"].update(mask="bernoulli", missing=0.5, crop_multiple=32)
     assert _args(paper, "table1", "boat", 0) == (
-        "--gt data/raw/table1/boat.png --mask-bernoulli 0.5 --seed 0 --crop-multiple 32")
+        "--task inpainting --gt data/raw/table1/boat.png --mask-bernoulli 0.5 --seed 0 --crop-multiple 32")
 
 
 def test_barbara_is_padded_like_the_notebook_in_paper_mode_only(config):

@@ -5,7 +5,7 @@ import pytest
 from dip.errors import DipError
 from dip.models.skip import INPUT_KINDS, build_net, count_params
 from dip.spec.network import ResNetConfig, UNetConfig, size_multiple
-from dip.physics.operators import TASKS
+from dip.spec.tasks import TASKS
 from dip.spec.presets import PRESETS, Preset, get_preset
 
 # supplementary material / paper-facts parameter counts; the U-Net and ResNet counts are those

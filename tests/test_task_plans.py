@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 from dip import pipeline
 from dip.physics import degrade
-from dip.pipeline import reports
+from dip.pipeline import kinds, reports
 from test_pipeline import base_config, config  # noqa: F401 - the shared config fixtures
 
 
@@ -75,13 +75,13 @@ def test_super_resolution_plans_the_paper_iterations_and_one_lr_input(config):
 
 def test_sr_sections_read_the_published_bicubic_and_the_papers_set(config):
     plan = pipeline.Plan(config)
-    spec = reports.section_spec(plan, "sr_set5_x4")
+    spec = kinds.section.spec(plan, "sr_set5_x4")
     assert spec["task"] == "sr" and spec["set"] == "set5_x4" and spec["figure"] == "set5_x4-baby"
     assert spec["published"]["set5_x4-baby"]["bicubic"] == "data/raw/sr/Set5/x4/baby_bicubic.png"
     assert set(reports.outputs(plan, "sr_set5_x4")) == {"section_json", "section_md", "section_png",
                                                        "curves", "snapshots"}
     assert "data/raw/sr/Set5/x4/baby_bicubic.png" in reports.raw_files(plan, ["sr_set5_x4"])
-    assert reports.section_spec(plan, "denoising")["published"] == {}
+    assert kinds.section.spec(plan, "denoising")["published"] == {}
 
 
 def test_targets_build_their_own_reports_and_all_stays_the_paper(config):
@@ -125,7 +125,7 @@ def test_library_depths_are_the_notebooks_first_scales_and_its_holes_are_in_the_
     assert nets["unet"]["family"] == "unet" and nets["resnet"]["family"] == "resnet"
     assert {s.variant: plan.fits[s.fit].settings["lr"] for s in plan.slots_of("library")} == {
         "base": 0.01, "depth4": 0.01, "depth2": 0.01, "unet": 0.001, "resnet": 0.001}
-    spec = reports.section_spec(plan, "library")
+    spec = kinds.section.spec(plan, "library")
     assert [f["variant"] for f in spec["fits"]] == ["skip depth 6", "skip depth 4", "skip depth 2", "U-Net", "ResNet"]
     quick = pipeline.Plan({**config, "mode": "quick"})
     for name, least in (("library", 129), ("vase", 64)):
@@ -162,12 +162,12 @@ def test_prepare_takes_a_flash_pair_without_a_ground_truth(tmp_path):
     save_image(flash, rng.random((70, 90, 3)))
     save_image(noflash, rng.random((70, 90, 3)))
     out = tmp_path / "inputs"
-    assert main(["prepare", "--noflash", str(noflash), "--flash", str(flash), "--seed", "0",
+    assert main(["prepare", "--task", "flash", "--file", f"noflash={noflash}", "--file", f"flash={flash}", "--seed", "0",
                  "--crop-multiple", "32", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["input.png", "observed.png", "prep.json"]
     prep = json.loads((out / "prep.json").read_text())
     assert prep["task"] == "flash" and prep["ground_truth"] is False and prep["size"] == [64, 64]
-    assert main(["prepare", "--noflash", str(noflash), "--noise-sigma", "25", "--seed", "0",
+    assert main(["prepare", "--task", "flash", "--file", f"noflash={noflash}", "--noise-sigma", "25", "--seed", "0",
                  "--out", str(tmp_path / "bad")]) == 2
 
 

@@ -6,7 +6,8 @@ import sys
 
 # `partial` itself would shadow functools.partial, which the code Snakemake generates calls.
 from dip.pipeline import partial as partial_reports
-from dip.pipeline import paths, reports, resources
+from dip.pipeline import kinds, paths, reports, resources
+from dip.pipeline.kinds import shared
 
 # Rules call the `dip` console script. Append this interpreter's bin directory to PATH so it is
 # found when the environment is not activated (`.venv/bin/snakemake ...`, `make run`); appended,

@@ -1,5 +1,5 @@
 # Tables, figures, studies and the reports, all built from files on disk (no refitting). Which
-# files each one reads, and its arguments, come from dip.pipeline.reports, by report kind.
+# files each one reads, and its arguments, come from its report kind (dip.pipeline.kinds).
 
 
 rule run_config:
@@ -37,7 +37,7 @@ rule architecture:
 rule paper_table:
     """A paper table: our PSNR over seeds beside the paper, Papyan et al. and the published outputs."""
     input:
-        unpack(lambda w: reports.table_inputs(PLAN, w.experiment)),
+        unpack(lambda w: kinds.paper_table.inputs(PLAN, w.experiment)),
     output:
         csv=report(
             mode_path(paths.TABLE_CSV),
@@ -52,7 +52,7 @@ rule paper_table:
     conda:
         DIP_ENV
     params:
-        args=lambda w: reports.table_args(PLAN, w.experiment),
+        args=lambda w: kinds.paper_table.args(PLAN, w.experiment),
     shell:
         "dip table1 {params.args:q} --out-csv {output.csv:q} --out-md {output.md:q} > {log:q} 2>&1"
 
@@ -60,7 +60,7 @@ rule paper_table:
 rule figure:
     """A figure: the experiment's image on top, a reused image with the published outputs below."""
     input:
-        lambda w: reports.figure_inputs(PLAN, w.experiment),
+        lambda w: kinds.figure.inputs(PLAN, w.experiment),
     output:
         png=report(
             mode_path(paths.FIGURE_PNG),
@@ -75,7 +75,7 @@ rule figure:
     conda:
         DIP_ENV
     params:
-        args=lambda w: reports.figure_args(PLAN, w.experiment),
+        args=lambda w: kinds.figure.args(PLAN, w.experiment),
     shell:
         "dip figure7 {params.args:q} --out-png {output.png:q} --out-pdf {output.pdf:q} > {log:q} 2>&1"
 
@@ -83,7 +83,7 @@ rule figure:
 rule curves:
     """PSNR against iterations per image: mean over seeds and the spread."""
     input:
-        lambda w: reports.fit_dirs(PLAN, w.experiment),
+        lambda w: shared.fit_dirs(PLAN, w.experiment),
     output:
         report(
             mode_path(paths.CURVES), caption="../report/curves.rst", category="Curves"
@@ -95,7 +95,7 @@ rule curves:
     conda:
         DIP_ENV
     params:
-        args=lambda w: reports.curves_args(PLAN, w.experiment),
+        args=lambda w: shared.curves_args(PLAN, w.experiment),
     shell:
         "dip curves {params.args:q} --out {output:q} > {log:q} 2>&1"
 
@@ -103,7 +103,7 @@ rule curves:
 rule snapshots:
     """The output at chosen iterations, one row per image."""
     input:
-        lambda w: reports.fit_dirs(PLAN, w.experiment),
+        lambda w: shared.fit_dirs(PLAN, w.experiment),
     output:
         report(
             mode_path(paths.SNAPSHOTS),
@@ -117,15 +117,15 @@ rule snapshots:
     conda:
         DIP_ENV
     params:
-        args=lambda w: reports.snapshots_args(PLAN, w.experiment),
+        args=lambda w: shared.snapshots_args(PLAN, w.experiment),
     shell:
         "dip snapshots {params.args:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule section:
-    """A task's section (super-resolution, denoising): its table beside the paper, and its figure."""
+    """A task's section (super-resolution, denoising, ...): its table beside the paper, and its figure."""
     input:
-        lambda w: reports.section_inputs(PLAN, w.experiment),
+        lambda w: kinds.section.inputs(PLAN, w.experiment),
     output:
         json=mode_path(paths.SECTION_JSON),
         md=mode_path(paths.SECTION_MD),
@@ -141,7 +141,7 @@ rule section:
     conda:
         DIP_ENV
     params:
-        args=lambda w: reports.section_args(PLAN, w.experiment),
+        args=lambda w: kinds.section.args(PLAN, w.experiment),
     shell:
         "dip section {params.args:q} --out-json {output.json:q} --out-md {output.md:q}"
         " --out-png {output.png:q} > {log:q} 2>&1"
@@ -150,7 +150,7 @@ rule section:
 rule study:
     """A study: every variant against the base, its curves, and a conclusion from the numbers."""
     input:
-        lambda w: reports.study_inputs(PLAN, w.experiment),
+        lambda w: kinds.study.inputs(PLAN, w.experiment),
     output:
         json=mode_path(paths.STUDY_JSON),
         md=mode_path(paths.STUDY_MD),
@@ -166,7 +166,7 @@ rule study:
     conda:
         DIP_ENV
     params:
-        args=lambda w: reports.study_args(PLAN, w.experiment),
+        args=lambda w: kinds.study.args(PLAN, w.experiment),
     shell:
         "dip study {params.args:q} --out-json {output.json:q} --out-md {output.md:q}"
         " --out-png {output.png:q} > {log:q} 2>&1"

@@ -13,9 +13,9 @@ import json
 
 from ..engine.benchmark import measure, measure_all
 from ..engine.devices import DEVICE_CHOICES
+from ..engine.precision import Execution
 from ..errors import DipError
 from ..spec.network import min_size, size_multiple
-from ..engine.precision import Execution
 from ..spec.presets import get_preset
 from ._precision import add_precision_argument
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DipError
-from ._dip import dip
 from ..data.images import load_image
-from ..scoring.metrics import psnr
 from ..engine.precision import PRECISIONS
+from ..errors import DipError
+from ..scoring.metrics import psnr
 from ..spec.presets import get_preset
+from ._dip import dip
 
 
 def add_arguments(p) -> None:

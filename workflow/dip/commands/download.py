@@ -11,8 +11,8 @@ from pathlib import Path
 
 from .. import pipeline
 from ..data import registry
-from ..pipeline import reports
 from ..errors import DipError
+from ..pipeline import reports
 
 
 def add_arguments(p):

@@ -21,13 +21,13 @@ from pathlib import Path
 import torch
 
 from .. import STARTED, pipeline
-from ..pipeline import resources
+from ..durations import human_duration
 from ..engine.benchmark import measure_paths
 from ..engine.devices import device_name, resolve_device
-from ..durations import human_duration
-from ._pairs import json_value
 from ..engine.precision import Execution
+from ..pipeline import resources
 from ..spec.presets import get_preset
+from ._pairs import json_value
 
 
 def add_arguments(p):

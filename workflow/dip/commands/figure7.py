@@ -7,10 +7,10 @@ to that window so every panel shows the same pixels. The PSNR under each panel i
 here against the ground truth.
 """
 
-from ..scoring.evaluate import load_array, to_original, to_source_window
+from ..data.images import load_image
 from ..files.jsonio import read_json
 from ..report.figures import figure7, save
-from ..data.images import load_image
+from ..scoring.evaluate import load_array, to_original, to_source_window
 
 
 def add_arguments(p):

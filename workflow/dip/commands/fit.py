@@ -39,22 +39,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..physics import masks
-from ..spec import overrides
-from ..engine.devices import DEVICE_CHOICES, resolve_device
-from ..errors import DipError
-from ..engine.fit import FitSettings
-from ..engine.state import stream_seeds
-from ..engine.run_dir import FitRequest, execute
-from ..engine.gpu_slots import gpu_for_fit
-from ..files.hashes import sha256_file
 from ..data.images import load_image, to_tensor
-from ..models.skip import make_input
-from ..spec.network import size_problem
-from ..physics.operators import build_operator
-from ..pipeline import settings
+from ..engine.devices import DEVICE_CHOICES, resolve_device
+from ..engine.fit import FitSettings
+from ..engine.gpu_slots import gpu_for_fit
 from ..engine.precision import capabilities, choose
+from ..engine.run_dir import FitRequest, execute
+from ..engine.state import stream_seeds
+from ..errors import DipError
+from ..files.hashes import sha256_file
+from ..models.skip import make_input
+from ..physics import masks
+from ..physics.operators import build_operator, target_of
+from ..pipeline import settings
+from ..spec import overrides
+from ..spec.network import size_problem
 from ..spec.presets import Preset, get_preset
+from ..spec.tasks import get_task
 from ._precision import add_precision_argument
 
 def add_arguments(p) -> None:
@@ -115,9 +116,9 @@ def _check_options(args, preset: Preset) -> None:
     if args.mask is not None and args.mask_bernoulli is not None:
         raise DipError("give either --mask or --mask-bernoulli, not both")
     has_mask = args.mask is not None or args.mask_bernoulli is not None
-    if preset.task == "inpainting" and not has_mask:
+    if get_task(preset.task).masked and not has_mask:
         raise DipError(f"preset '{preset.name}' inpaints: give --mask or --mask-bernoulli")
-    if preset.task != "inpainting" and has_mask:
+    if not get_task(preset.task).masked and has_mask:
         raise DipError(f"preset '{preset.name}' is {preset.task}, not inpainting: it takes no mask")
     if args.mask_bernoulli is not None and not 0 <= args.mask_bernoulli < 1:
         raise DipError(f"--mask-bernoulli is the fraction of missing pixels, in [0, 1); "
@@ -157,7 +158,8 @@ def prepare(args) -> FitRequest:
     image = load_image(args.image)
     channels = 1 if image.ndim == 2 else image.shape[2]
     preset = effective_preset(preset, values, channels)
-    factor = preset.sr_factor if preset.task == "sr" else 1
+    task = get_task(preset.task)
+    factor = preset.sr_factor if task.operator == "downsample" else 1
     height, width = image.shape[0] * factor, image.shape[1] * factor
     out_shape = (height, width) + image.shape[2:]
     problem = size_problem(preset.net, height, width)
@@ -177,9 +179,10 @@ def prepare(args) -> FitRequest:
         input_image = to_tensor(_load_sized(args.input_image, "input image", in_shape))
 
     fit_settings = FitSettings(
-        **settings.loop_values(preset, values), final_input=preset.final_input, trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
-        checkpoint_minutes=args.checkpoint_minutes,
-        snapshots=snapshots, seed=args.seed, fail_at_iteration=args.fail_at_iteration)
+        **settings.loop_values(preset, values), final_input=preset.final_input,
+        trace_every=args.trace_every, checkpoint_every=args.checkpoint_every,
+        checkpoint_minutes=args.checkpoint_minutes, snapshots=snapshots, seed=args.seed,
+        fail_at_iteration=args.fail_at_iteration)
     fit_settings.execution = choose(args.precision, capabilities(device))
     legacy = bool(values.get("legacy", False))
     config = {
@@ -195,8 +198,8 @@ def prepare(args) -> FitRequest:
 
     image_t = to_tensor(image)
     mask_t = None if mask is None else torch.from_numpy(mask)[None, None]
-    operator = build_operator(preset.task, mask=mask_t, factor=preset.sr_factor, channels=channels)
-    target = image_t if preset.task == "sr" else operator(image_t)
+    operator = build_operator(task.operator, mask=mask_t, factor=preset.sr_factor, channels=channels)
+    target = target_of(operator, image_t)
     net_input = make_input(preset.input, preset.input_depth, (height, width),
                            torch.Generator().manual_seed(seeds.input), image=input_image)
     return FitRequest(preset, fit_settings, device, legacy, net_input.to(device), operator,

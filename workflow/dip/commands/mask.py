@@ -7,9 +7,9 @@
 
 from pathlib import Path
 
-from ..physics import masks
-from ..errors import DipError
 from ..data.images import parse_size, read_image, to_uint8
+from ..errors import DipError
+from ..physics import masks
 
 
 def add_arguments(p):

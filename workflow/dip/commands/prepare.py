@@ -1,7 +1,9 @@
 """Make one fit's inputs (gt.png, mask.png, observed.png, prep.json) from raw files.
 
-A flash / no-flash pair has no ground truth: observed.png is the no-flash photo, input.png the
-flash photo (the network's input), and there is no gt.png.
+The task (dip.spec.tasks) says how: a mask, noise or a downscale applied to the ground truth,
+or the registry's files taken as given (a flash / no-flash pair: observed.png is the no-flash
+photo, input.png the flash photo, the network's input; there is no gt.png and nothing is
+scored).
 
 The ground truth goes through one crop/pad policy; a published masked input or mask file goes
 through the same window, so the mask stays aligned. Drawn masks (Bernoulli, text) and noise
@@ -16,33 +18,34 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.images import parse_size, plan_geometry, read_image, save_image, to_uint8
+from ..errors import DipError
+from ..files.atomic import atomic_dir
+from ..files.hashes import sha256_file as _sha256
 from ..physics import degrade
 from ..physics import masks
-from ..files.atomic import atomic_dir
-from ..errors import DipError
-from ..files.hashes import sha256_file as _sha256
-from ..data.images import parse_size, plan_geometry, read_image, save_image, to_uint8
+from ..spec.tasks import TASKS, Task, get_task
 
 
 def add_arguments(p):
-    base = p.add_mutually_exclusive_group(required=True)
-    base.add_argument("--gt", type=Path, help="raw ground-truth image")
-    base.add_argument("--noflash", type=Path, help="flash / no-flash: the no-flash photo to fit "
-                      "(there is no ground truth: nothing is scored)")
-    task = p.add_mutually_exclusive_group(required=True)
-    task.add_argument("--masked", type=Path, help="published masked input (missing pixels 0): "
+    p.add_argument("--task", required=True, choices=TASKS, help="the task (dip.spec.tasks): it says "
+                   "how the observation is made and which of the options below it takes")
+    p.add_argument("--gt", type=Path, help="raw ground-truth image (tasks that degrade it)")
+    p.add_argument("--file", action="append", default=[], metavar="ROLE=PATH",
+                   help="a task that takes its files as given: each of its registry roles "
+                        "(flash: noflash, flash), cut alike; nothing is scored")
+    mask = p.add_mutually_exclusive_group()
+    mask.add_argument("--masked", type=Path, help="published masked input (missing pixels 0): "
                       "the mask is recovered from it")
-    task.add_argument("--mask", type=Path, help="published mask file (255 = known)")
-    task.add_argument("--mask-bernoulli", type=float, metavar="MISSING",
+    mask.add_argument("--mask", type=Path, help="published mask file (255 = known)")
+    mask.add_argument("--mask-bernoulli", type=float, metavar="MISSING",
                       help="draw a Bernoulli mask with this fraction of pixels missing")
-    task.add_argument("--text-mask", type=float, metavar="HOLES", nargs="?", const=0.05,
+    mask.add_argument("--text-mask", type=float, metavar="HOLES", nargs="?", const=0.05,
                       help="render sentence fragments covering this fraction (default 0.05)")
-    task.add_argument("--noise-sigma", type=float, metavar="SIGMA",
-                      help="denoising: Gaussian noise, sigma on the 0..255 scale")
-    task.add_argument("--sr-factor", type=int, metavar="F",
-                      help="super-resolution: Lanczos downscale by F (HR cropped to a multiple of F)")
-    task.add_argument("--flash", type=Path, help="flash / no-flash: the flash photo, the network's "
-                      "input (input.png), cut like --noflash")
+    p.add_argument("--noise-sigma", type=float, metavar="SIGMA",
+                   help="noise: Gaussian noise, sigma on the 0..255 scale")
+    p.add_argument("--sr-factor", type=int, metavar="F",
+                   help="downscale: Lanczos downscale by F (the ground truth cropped to a multiple of F)")
     p.add_argument("--seed", type=int, required=True, help="seed of drawn masks and noise")
     geo = p.add_mutually_exclusive_group()
     geo.add_argument("--crop", type=int, metavar="N", help="centre crop to N x N (quick runs)")
@@ -50,6 +53,43 @@ def add_arguments(p):
                      help="centre crop to the largest multiple of M")
     geo.add_argument("--pad-to", metavar="H[xW]", help="reflection pad to H x W (Table 1 Barbara: 514)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
+
+
+#: The options of each observation; a task must be given its own and no other.
+_OPTIONS = {"mask": ("masked", "mask", "mask_bernoulli", "text_mask"), "noise": ("noise_sigma",),
+            "downscale": ("sr_factor",), "given": ("file",)}
+
+
+def _check(args, task: Task) -> None:
+    """The task's own options are there, no other observation's; DipError naming them."""
+    def given(name):
+        value = getattr(args, name)
+        return bool(value) if name == "file" else value is not None
+
+    flag = lambda name: "--" + name.replace("_", "-")  # noqa: E731
+    own = _OPTIONS[task.observation]
+    if not any(given(name) for name in own):
+        raise DipError(f"task {task.name} takes {' or '.join(map(flag, own))}")
+    foreign = [flag(n) for obs, names in _OPTIONS.items() if obs != task.observation for n in names if given(n)]
+    if foreign:
+        raise DipError(f"task {task.name} takes no {', '.join(foreign)}")
+    if (args.gt is None) == (task.observation != "given"):
+        raise DipError(f"task {task.name} takes --gt" if task.observation != "given"
+                       else f"task {task.name} has no ground truth: drop --gt")
+
+
+def _given_files(args, task: Task) -> dict[str, Path]:
+    """--file ROLE=PATH as {role: path}, exactly the task's roles."""
+    files = {}
+    for item in args.file:
+        role, sep, path = item.partition("=")
+        if not sep or not path:
+            raise DipError(f"--file takes ROLE=PATH, got {item!r}")
+        files[role] = Path(path)
+    wanted = [role for role, _ in task.given]
+    if sorted(files) != sorted(wanted):
+        raise DipError(f"task {task.name} takes --file for {', '.join(wanted)}; got {', '.join(files) or 'none'}")
+    return {role: files[role] for role in wanted}
 
 
 def _inpainting(args, gt: np.ndarray, geo, seed: int, sources: dict) -> tuple[np.ndarray, dict]:
@@ -73,54 +113,54 @@ def _inpainting(args, gt: np.ndarray, geo, seed: int, sources: dict) -> tuple[np
         "kind": "text", "holes": args.text_mask, "seed": seed}
 
 
-def _flash_pair(args, geo) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The no-flash photo (observed) and the flash photo (the input), cut alike."""
-    if args.noflash is None or args.flash is None:
-        raise DipError("flash / no-flash takes --noflash and --flash (and no --gt)")
-    noflash, _ = read_image(args.noflash)
-    flash, mode = read_image(args.flash)
-    if flash.shape != noflash.shape:
-        raise DipError(f"the flash photo {args.flash} is {flash.shape}, the no-flash one "
-                       f"{args.noflash} is {noflash.shape}: they must match")
-    return geo.apply(noflash), geo.apply(flash), {"path": str(args.flash), "sha256": _sha256(args.flash),
-                                                  "mode": mode}
+def _given(args, task: Task, geo, sources: dict) -> dict[str, np.ndarray]:
+    """The task's files as given, cut alike: {prepared file name: image}."""
+    out, shape = {}, None
+    for role, name in task.given:
+        path = _given_files(args, task)[role]
+        img, mode = read_image(path)
+        if shape is not None and img.shape != shape:
+            raise DipError(f"{path} ({role}) is {img.shape}, the task's first file is {shape}: they must match")
+        shape = img.shape
+        sources[role] = {"path": str(path), "sha256": _sha256(path), "mode": mode}
+        out[name] = geo.apply(img)
+    return out
 
 
 def prepare(args) -> dict:
     """Write the inputs into args.out (through a temporary folder); return prep.json's content."""
-    base = args.gt if args.gt is not None else args.noflash
-    gt_raw, mode = read_image(base)
-    sources = {"gt" if args.gt is not None else "noflash": {"path": str(base), "sha256": _sha256(base), "mode": mode}}
-    geo = plan_geometry(gt_raw.shape[:2], crop=args.crop, multiple=args.crop_multiple,
+    task = get_task(args.task)
+    _check(args, task)
+    base = args.gt if args.gt is not None else _given_files(args, task)[task.given[0][0]]
+    raw, mode = read_image(base)
+    geo = plan_geometry(raw.shape[:2], crop=args.crop, multiple=args.crop_multiple,
                         pad_to=parse_size(args.pad_to))
-    info = {"seed": args.seed, "channels": 1 if gt_raw.ndim == 2 else gt_raw.shape[2]}
-    mask = gt = net_input = None
-    if args.flash is not None or args.noflash is not None:
-        observed, net_input, sources["flash"] = _flash_pair(args, geo)
-        info.update(task="flash", ground_truth=False)
-    elif args.noise_sigma is not None:
-        gt = geo.apply(gt_raw)
-        observed = degrade.add_noise(gt, args.noise_sigma, args.seed)
-        info.update(task="denoising", noise_sigma=args.noise_sigma)
-    elif args.sr_factor is not None:
+    info = {"seed": args.seed, "channels": 1 if raw.ndim == 2 else raw.shape[2], "task": task.name,
+            "ground_truth": task.ground_truth}
+    sources = {} if args.gt is None else {"gt": {"path": str(base), "sha256": _sha256(base), "mode": mode}}
+    files, mask = {}, None
+    if task.observation == "given":
+        files = _given(args, task, geo, sources)
+    elif task.observation == "noise":
+        files["gt"] = geo.apply(raw)
+        files["observed"] = degrade.add_noise(files["gt"], args.noise_sigma, args.seed)
+        info.update(noise_sigma=args.noise_sigma)
+    elif task.observation == "downscale":
         geo = geo.modcrop(args.sr_factor)
-        gt = geo.apply(gt_raw)
-        observed = degrade.downscale(gt, args.sr_factor)
-        info.update(task="sr", sr_factor=args.sr_factor, downscale="PIL Lanczos on 8-bit")
+        files["gt"] = geo.apply(raw)
+        files["observed"] = degrade.downscale(files["gt"], args.sr_factor)
+        info.update(sr_factor=args.sr_factor, downscale="PIL Lanczos on 8-bit")
     else:
-        gt = geo.apply(gt_raw)
-        mask, mask_info = _inpainting(args, gt_raw, geo, args.seed, sources)
-        observed = gt * (mask if gt.ndim == 2 else mask[..., None])
+        files["gt"] = gt = geo.apply(raw)
+        mask, mask_info = _inpainting(args, raw, geo, args.seed, sources)
+        files["observed"] = gt * (mask if gt.ndim == 2 else mask[..., None])
         mask_info["known_fraction"] = float(mask.mean())
-        info.update(task="inpainting", mask=mask_info)
+        info.update(mask=mask_info)
     prep = {**geo.to_json(), **info, "sources": sources}
 
     with atomic_dir(args.out) as tmp:
-        if gt is not None:
-            save_image(tmp / "gt.png", gt)
-        if net_input is not None:
-            save_image(tmp / "input.png", net_input)
-        save_image(tmp / "observed.png", observed)
+        for name, img in files.items():
+            save_image(tmp / f"{name}.png", img)
         if mask is not None:
             masks.save_mask(tmp / "mask.png", mask)
         (tmp / "prep.json").write_text(json.dumps(prep, indent=2) + "\n")

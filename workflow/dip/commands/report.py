@@ -16,8 +16,8 @@ Images are linked relative to the output files.
 
 from pathlib import Path
 
-from ..files.atomic import write_text
 from ..errors import DipError
+from ..files.atomic import write_text
 from ..files.jsonio import read_json
 from ..report.content import TEMPLATES, context, render
 from ._pairs import fit_pair, json_value, pair, unique

@@ -12,9 +12,9 @@ here, under the partial report's folder, from the fits they have.
 
 from .. import pipeline
 from ..errors import DipError
+from ..pipeline import partial
 from ._dip import dip
 from ._pairs import json_value
-from ..pipeline import partial
 
 
 def add_arguments(p):

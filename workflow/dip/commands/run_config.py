@@ -8,9 +8,9 @@ import torch
 
 from .. import pipeline
 from ..data import registry
+from ..files.atomic import write_text
 from ..pipeline import reports
 from ._pairs import json_value
-from ..files.atomic import write_text
 
 
 def add_arguments(parser):

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 from ..files.atomic import write_text
-from ._pairs import json_value
 from ..report.figures import read_trace, save, study_curves
 from ..report.study import summarise, to_markdown
+from ._pairs import json_value
 
 
 def add_arguments(p):

@@ -11,8 +11,8 @@ Every published output needs a --gt for its image (same size). The CSV has one r
 in the paper's order and a final `mean` row; columns are listed in dip.report.tables.COLUMNS.
 """
 
-from ..files.atomic import write_text
 from ..errors import DipError
+from ..files.atomic import write_text
 from ..files.jsonio import read_json
 from ..report.tables import published_psnr, table1_rows, to_csv, to_markdown
 from ._pairs import pair, unique

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import cli
-from ..report import paper
 from ..data.images import load_image
+from ..report import paper
 from .common import (FIRST, REPO, STOP_MARGIN_S, Clock, Scale, child_env, dip_command, image_files, say,
                      table1_settings)
 
@@ -66,7 +66,7 @@ def prepare(image: str, data_dir: Path, work: Path, scale: Scale) -> Path:
     if not (out / "prep.json").is_file():
         geometry = ["--crop", scale.crop] if scale.crop else \
             ["--pad-to", pad] if (pad := table1_settings().get("pad_to", {}).get(image)) else []
-        code = cli.main(["prepare", "--gt", str(files["gt"]), "--masked", str(files["masked"]),
+        code = cli.main(["prepare", "--task", "inpainting", "--gt", str(files["gt"]), "--masked", str(files["masked"]),
                          "--seed", "0", *map(str, geometry), "--out", str(out)])
         if code:
             raise RuntimeError(f"dip prepare {image} exited {code}")

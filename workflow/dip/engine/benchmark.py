@@ -18,9 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from .devices import device_name, resolve_device, synchronize
 from ..models.skip import build_net, count_params, make_input
 from ..physics.operators import build_operator
+from ..spec.tasks import get_task
+from .devices import device_name, resolve_device, synchronize
 from .precision import (Execution, apply_backend_flags, candidate_paths, capabilities, choose,
                         compiled, optimizer)
 
@@ -30,16 +31,10 @@ def _problem(preset, size: int, device: torch.device, gen: torch.Generator):
     channels = preset.net.out_channels
     image = torch.rand((1, channels, size, size), generator=gen)
     z = make_input(preset.input, preset.input_depth, (size, size), gen, image=image)
-    if preset.task == "inpainting":
-        mask = (torch.rand((1, 1, size, size), generator=gen) < 0.5).float()
-        op = build_operator("inpainting", mask=mask)
-        target = op(image)
-    elif preset.task == "sr":
-        op = build_operator("sr", factor=preset.sr_factor, channels=channels)
-        target = op(image)
-    else:
-        op = build_operator(preset.task)
-        target = image
+    operator = get_task(preset.task).operator
+    mask = (torch.rand((1, 1, size, size), generator=gen) < 0.5).float() if operator == "mask" else None
+    op = build_operator(operator, mask=mask, factor=preset.sr_factor, channels=channels)
+    target = op(image)
     return z.to(device), op.to(device), target.to(device)
 
 

@@ -46,13 +46,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..scoring import metrics
-from ..files.atomic import atomic_path
-from .devices import device_name
 from ..data.images import save_image, to_array
+from ..files.atomic import atomic_path
 from ..models.skip import count_params
+from ..scoring import metrics
 from ..spec.outputs import OUTPUTS
 from ..spec.overrides import BACKTRACK_MODES
+from .devices import device_name
 from .precision import Execution, apply_backend_flags, compiled, optimizer
 from .progress import Progress, to_stderr
 from .signals import Stopped, stop_requests
@@ -292,9 +292,8 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
                                to_array(images["output"]))
                 if row_due:
                     state.elapsed_s = elapsed_before + time.perf_counter() - t0
-                    row = {"iteration": it, "loss": float(loss),
-                           "psnr_observed": run.observed_psnr(images["output"]),
-                           **_gt_scores(images, gt), "elapsed_s": round(state.elapsed_s, 3)}
+                    row = _trace_row(it, loss, run.observed_psnr(images["output"]), images, gt,
+                                     state.elapsed_s)
                     state.trace.append(row)
                     progress.report(row, (it - start) / (time.perf_counter() - t0))
             now = time.perf_counter()
@@ -315,12 +314,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
         _write_array_and_png(out_dir, name, img)
     _write_trace(out_dir / "trace.csv", state.trace)
     it_per_s = s.iterations / wall_s if wall_s > 0 else 0.0
-    meta = {**(info or {}), "device": str(device), "device_name": device_name(device),
-            "torch_version": torch.__version__, "threads": torch.get_num_threads(),
-            "iterations": s.iterations,
-            "wall_s": round(wall_s, 3), "it_per_s": round(it_per_s, 3),
-            "execution": s.execution.as_dict(), "backend_flags": backend_flags,
-            "peak_gpu_memory_mb": _peak_gpu_memory_mb(device),
+    meta = {**(info or {}), **_run_facts(s, device, wall_s, it_per_s, backend_flags),
             "backtracks": state.backtracks, "backtrack": s.backtrack, "final_input": s.final_input,
             "outputs": {name: text for name, (_, text) in OUTPUTS.items()}, "params": count_params(net),
             "image_size": list(images["output"].shape[:2])}
@@ -328,6 +322,22 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
     return FitResult(output=images["output"], output_clean=images["output_clean"],
                      ema=images["ema"], trace=state.trace, backtracks=state.backtracks,
                      iterations=s.iterations, wall_s=wall_s, it_per_s=it_per_s)
+
+
+def _trace_row(it: int, loss: torch.Tensor, psnr_observed: float, images: dict[str, torch.Tensor],
+               gt: np.ndarray | None, elapsed_s: float) -> dict:
+    return {"iteration": it, "loss": float(loss), "psnr_observed": psnr_observed,
+            **_gt_scores(images, gt), "elapsed_s": round(elapsed_s, 3)}
+
+
+def _run_facts(s: FitSettings, device: torch.device, wall_s: float, it_per_s: float,
+               backend_flags: dict) -> dict:
+    """Where and how fast the fit ran, for meta.json."""
+    return {"device": str(device), "device_name": device_name(device),
+            "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+            "iterations": s.iterations, "wall_s": round(wall_s, 3), "it_per_s": round(it_per_s, 3),
+            "execution": s.execution.as_dict(), "backend_flags": backend_flags,
+            "peak_gpu_memory_mb": _peak_gpu_memory_mb(device)}
 
 
 def _gt_scores(images: dict[str, torch.Tensor], gt: np.ndarray | None) -> dict:

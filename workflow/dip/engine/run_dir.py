@@ -20,15 +20,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.images import save_image
 from ..errors import DipError
+from ..files.locks import exclusive
+from ..models.skip import build_net
 from ..spec.execution import Execution
+from ..spec.presets import Preset
 from .fit import FitSettings, InjectedFailure, fit
 from .signals import Stopped
 from .state import CHECKPOINT, load_checkpoint, stream_seeds
-from ..data.images import save_image
-from ..files.locks import exclusive
-from ..models.skip import build_net
-from ..spec.presets import Preset
 
 #: Config entries that may change between a run and its resume: they do not change the
 #: trajectory of the iterations already done (paths are checked through their sha256). The

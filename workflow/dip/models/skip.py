@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DipError
+from ..physics.operators import LanczosDownsampler
 from ..spec.network import (DOWNSAMPLE_MODES, INPUT_KINDS, PAD_MODES, UPSAMPLE_MODES,  # noqa: F401
                       NetConfig, ResNetConfig, SkipConfig, UNetConfig, min_size, validate)
-from ..physics.operators import LanczosDownsampler
 from .resnet import ResNet
 from .unet import UNet
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..errors import DipError
 from ..data.images import load_image
+from ..errors import DipError
 
 
 def save_mask(path: str | Path, mask: np.ndarray) -> None:

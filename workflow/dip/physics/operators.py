@@ -1,8 +1,13 @@
 """Forward models: what the observation is as a function of the clean image.
 
 The fit compares ``operator(net(z))`` with the observed image, so each task needs only its
-operator. Operators hold no parameters; fixed tensors (mask, filter) are buffers, so they move
-with ``.to(device)`` and never reach the optimiser.
+operator (a task names it: dip.spec.tasks). Operators hold no parameters; fixed tensors (mask,
+filter) are buffers, so they move with ``.to(device)`` and never reach the optimiser.
+
+``keeps_size`` says whether the operator maps an image to one of its own size. Such an operator
+is a projection, and the fit's target is the observation passed through it (a mask zeroes the
+unknown pixels of whatever image it is given); a downsampler's observation is already in its
+output space and is the target as it is.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DipError
-
-TASKS = ("inpainting", "denoising", "sr", "flash")
+from ..spec.tasks import OPERATORS
 
 
 class Identity(nn.Module):
     """The observation is the image itself (denoising, flash / no-flash)."""
+
+    keeps_size = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -25,6 +31,8 @@ class Identity(nn.Module):
 
 class Inpainting(nn.Module):
     """Only the known pixels are observed: x * mask, with mask 1 where a pixel is known."""
+
+    keeps_size = True
 
     def __init__(self, mask: torch.Tensor):
         super().__init__()
@@ -60,6 +68,8 @@ class LanczosDownsampler(nn.Module):
     the result ceil(H / f) x ceil(W / f); for multiples of f they are never read.
     """
 
+    keeps_size = False
+
     def __init__(self, factor: int, channels: int):
         super().__init__()
         self.factor = factor
@@ -78,17 +88,23 @@ class LanczosDownsampler(nn.Module):
         return f"factor={self.factor}, channels={self.channels}, taps={self.kernel.shape[-1]}"
 
 
-def build_operator(task: str, *, mask: torch.Tensor | None = None, factor: int | None = None,
+def build_operator(kind: str, *, mask: torch.Tensor | None = None, factor: int | None = None,
                    channels: int | None = None) -> nn.Module:
-    """The forward model of ``task``: inpainting needs ``mask``, sr ``factor`` and ``channels``."""
-    if task == "inpainting":
+    """The forward model called ``kind`` (OPERATORS): "mask" needs ``mask``, "downsample"
+    ``factor`` and ``channels``."""
+    if kind == "mask":
         if mask is None:
-            raise DipError("the inpainting operator needs a mask")
+            raise DipError("the mask operator needs a mask")
         return Inpainting(mask)
-    if task == "sr":
+    if kind == "downsample":
         if not factor or not channels:
-            raise DipError("the super-resolution operator needs a factor and a channel count")
+            raise DipError("the downsampling operator needs a factor and a channel count")
         return LanczosDownsampler(factor, channels)
-    if task in ("denoising", "flash"):
+    if kind == "identity":
         return Identity()
-    raise DipError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+    raise DipError(f"unknown operator {kind!r}; known: {', '.join(OPERATORS)}")
+
+
+def target_of(operator: nn.Module, observed: torch.Tensor) -> torch.Tensor:
+    """The observation as the loss compares it (see ``keeps_size``)."""
+    return operator(observed) if operator.keeps_size else observed

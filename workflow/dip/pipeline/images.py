@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..data import registry
 from ..errors import DipError
 from ..files.hashes import sha256_file
+from ..spec.tasks import given_roles
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -68,20 +69,23 @@ def resolve(config: dict, item, where: str) -> ImageRef:
     try:
         registry.file_for(config, name, "gt", set_ or None)
     except DipError as no_gt:
-        # A pair with no clean version (flash / no-flash) is fitted, never scored.
-        try:
-            registry.file_for(config, name, "noflash", set_ or None)
-        except DipError:
-            raise no_gt from None  # an unknown image is an error now, named as one without a gt
-        return ImageRef(ref_id, name, set_ or None, ground_truth=False)
+        # Files a task takes as given, with no clean version (a flash / no-flash pair): fitted,
+        # never scored.
+        for role in given_roles():
+            try:
+                registry.file_for(config, name, role, set_ or None)
+            except DipError:
+                continue
+            return ImageRef(ref_id, name, set_ or None, ground_truth=False)
+        raise no_gt from None  # an unknown image is an error now, named as one without a gt
     return ImageRef(ref_id, name, set_ or None)
 
 
-def size(config: dict, ref: ImageRef, where: str) -> tuple[int, int]:
-    """(height, width) of the image's ground truth (or no-flash photo), before any crop or pad."""
+def size(config: dict, ref: ImageRef, role: str, where: str) -> tuple[int, int]:
+    """(height, width) of the image's file for ``role`` (a local image: its file), before any
+    crop or pad."""
     if ref.local:
         return _local_size(ref.path, where)
-    role = "gt" if ref.ground_truth else "noflash"
     item = registry.entry(config, registry.file_for(config, ref.name, role, ref.set))
     if not (item.width and item.height):
         raise DipError(f"data registry entry {item.path}: no width/height")

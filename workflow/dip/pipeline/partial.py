@@ -26,14 +26,15 @@ import os
 from dataclasses import dataclass, field
 
 from . import paths, reports
+from .kinds import of, paper_table
+from .kinds.shared import partial_beside
 from .plan import Fit, Plan
-from .variants import BASE
 
 
 def target_fits(plan: Plan, target: str) -> list[Fit]:
     """Every fit the target's report reads: its experiments' and their paper tables' companions'."""
     names = plan.target(target)
-    names = names + [c for n in names if (c := reports.companion(plan, n)) is not None]
+    names = names + [c for n in names if (c := _companion(plan, n)) is not None]
     return sorted({s.fit for n in names for s in plan.slots_of(n)})
 
 
@@ -58,7 +59,7 @@ class Section:
     kind: str
     #: ids (experiment/variant/image/seed) of the experiment's slots whose fit did not finish
     missing: list[str]
-    #: role -> file, as `reports.outputs` names them (a missing figure has none)
+    #: role -> file, as the kind's `outputs` names them (a missing figure has none)
     files: dict[str, str]
     #: `dip` command lines that write the files rebuilt for this report (none when complete)
     commands: list[list[str]] = field(default_factory=list)
@@ -68,53 +69,25 @@ def _slot_id(slot) -> str:
     return f"{slot.experiment}/{slot.variant}/{slot.image}/{slot.seed}"
 
 
-def _expected(flag: str, plan: Plan, name: str) -> list[str]:
-    """`dip table1`'s seeds planned per scored image of an experiment's base."""
-    counts: dict[str, int] = {}
-    for s in plan.slots_of(name, BASE):
-        if s.ground_truth:
-            counts[s.image] = counts.get(s.image, 0) + 1
-    return [flag, *(f"{i}={n}" for i, n in counts.items())] if counts else []
+def _companion(plan: Plan, name: str) -> str | None:
+    """A paper table's `full_backtracking` experiment, whose fits its table also reads."""
+    return paper_table.companion(plan, name) if plan.experiment(name).kind == paper_table.NAME else None
 
 
 def _section(plan: Plan, part: Plan, target: str, name: str, gone: set[Fit]) -> Section:
-    kind = plan.experiment(name).kind
-    other = reports.companion(plan, name) if kind == "paper_table" else None
-    lost = [_slot_id(s) for n in filter(None, (name, other)) for s in plan.slots_of(n) if s.fit in gone]
+    kind = of(plan, name)
+    lost = [_slot_id(s) for n in filter(None, (name, _companion(plan, name))) for s in plan.slots_of(n)
+            if s.fit in gone]
     if not lost:
-        return Section(name, kind, [], reports.outputs(plan, name))
+        return Section(name, kind.NAME, [], kind.outputs(plan, name))
     folder = paths.PARTIAL_SECTION.format(mode=plan.mode, target=target, experiment=name)
-    files = {role: folder + path[path.rindex("/"):] for role, path in reports.outputs(plan, name).items()}
-    note = "missing: " + ", ".join(lost)
-    commands = []
-    if reports.is_section(plan, name):
-        if [s for s in part.slots_of(name) if s.experiment == name]:
-            commands.append(["section", *reports.section_args(part, name), "--out-json", files["section_json"],
-                             "--out-md", files["section_md"], "--out-png", files["section_png"]])
-    elif kind == "paper_table":
-        commands.append(["table1", *reports.table_args(plan, name, part),
-                         *_expected("--expected", plan, name),
-                         *(_expected("--expected-full-backtracking", plan, other) if other else []),
-                         "--out-csv", files["table_csv"], "--out-md", files["table_md"]])
-    elif kind == "figure":
-        if not any(s.fit in gone for s in reports.figure_rows(plan, name).values()):
-            commands.append(["figure7", *reports.figure_args(plan, name),
-                             "--out-png", files["figure_png"], "--out-pdf", files["figure_pdf"]])
-    elif kind == "study":
-        spec = reports.study_spec(part, name)
-        for v in spec["variants"]:
-            v["missing"] = [f"{s.image}/seed{s.seed}" for s in plan.slots_of(name, v["id"]) if s.fit in gone]
-        commands.append(["study", "--spec-json", json.dumps(spec, separators=(",", ":")),
-                         "--out-json", files["study_json"], "--out-md", files["study_md"],
-                         "--out-png", files["study_png"]])
-    if "curves" in files and part.slots_of(name, BASE):
-        commands.append(["curves", *reports.curves_args(part, name, note), "--out", files["curves"]])
-    if "snapshots" in files and part.slots_of(name, BASE):
-        commands.append(["snapshots", *reports.snapshots_args(part, name, note), "--out", files["snapshots"]])
-    # A section kind without a partial form, or a part it cannot draw, is left out: the
-    # report names the experiment's missing fits instead.
+    files = {role: folder + path[path.rindex("/"):] for role, path in kind.outputs(plan, name).items()}
+    commands = [*kind.partial(plan, part, name, gone, files),
+                *partial_beside(part, name, files, "missing: " + ", ".join(lost))]
+    # A kind without a partial form, or a part it cannot draw, is left out: the report names
+    # the experiment's missing fits instead.
     made = {path for argv in commands for path in argv}
-    return Section(name, kind, lost, {r: p for r, p in files.items() if p in made}, commands)
+    return Section(name, kind.NAME, lost, {r: p for r, p in files.items() if p in made}, commands)
 
 
 def sections(plan: Plan, target: str, missing: list[Fit]) -> list[Section]:

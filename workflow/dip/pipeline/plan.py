@@ -14,40 +14,58 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ..physics.degrade import noise_seed
 from ..errors import DipError
+from ..physics.degrade import noise_seed
 from ..spec.network import size_problem
 from ..spec.presets import get_preset
+from ..spec.tasks import Task, get_task
 from . import paths
 from .images import ImageRef, resolve as resolve_image, size as image_size, source
+from .kinds import KINDS
 from .settings import flags, network, resolve as resolve_settings
 from .variants import BASE, Variant, variants as experiment_variants
 
-#: Data roles `dip prepare` reads, by mask kind.
+#: Data roles `dip prepare` reads for a masked observation, by the experiment's mask kind.
 MASK_ROLES = {"authors": ("gt", "masked"), "published": ("gt", "mask"), "bernoulli": ("gt",)}
 _ROLE_OPTIONS = {"gt": "--gt", "masked": "--masked", "mask": "--mask"}
-REPORT_KINDS = ("paper_table", "figure", "study", "none")
 
 
-def _denoising(exp: Experiment, ref: ImageRef) -> tuple[tuple[str, ...], list[str], int]:
+def _masked(exp: Experiment, ref: ImageRef, task: Task, seed: int) -> tuple[tuple[str, ...], list[str], int]:
+    """The experiment's mask kind: the authors' masked image, a published mask, or a Bernoulli
+    mask drawn from the fit's seed."""
+    mask = exp.config.get("mask", "bernoulli")
+    if ref.local and mask == "authors":
+        raise DipError(f"experiment '{exp.name}', image '{ref.id}': a local image has no "
+                       "authors' mask; use mask: bernoulli, or give it a `mask` file")
+    roles = ("gt", "mask") if ref.local and ref.mask else MASK_ROLES[mask]
+    drawn = [] if len(roles) > 1 else ["--mask-bernoulli", str(float(exp.config.get("missing", 0.5)))]
+    return roles, drawn, seed
+
+
+def _noisy(exp: Experiment, ref: ImageRef, task: Task, seed: int) -> tuple[tuple[str, ...], list[str], int]:
     """Gaussian noise drawn once per image, from the image's own seed (not the fit's)."""
     sigma = float(exp.config.get("noise_sigma", 25))
     return ("gt",), ["--noise-sigma", f"{sigma:g}"], noise_seed(ref.id, int(exp.config.get("noise_seed", 0)))
 
 
-def _sr(exp: Experiment, ref: ImageRef) -> tuple[tuple[str, ...], list[str], int]:
+def _downscaled(exp: Experiment, ref: ImageRef, task: Task, seed: int) -> tuple[tuple[str, ...], list[str], int]:
     """The LR image of the preset's factor; nothing is drawn, so every seed shares it."""
     return ("gt",), ["--sr-factor", str(get_preset(exp.preset).sr_factor)], 0
 
 
-def _flash(exp: Experiment, ref: ImageRef) -> tuple[tuple[str, ...], list[str], int]:
-    """The no-flash photo to fit and the flash photo as the input; no ground truth."""
-    return ("noflash", "flash"), [], 0
+def _given(exp: Experiment, ref: ImageRef, task: Task, seed: int) -> tuple[tuple[str, ...], list[str], int]:
+    """The task's files as the registry holds them; nothing is drawn."""
+    return tuple(role for role, _ in task.given), [], 0
 
 
-#: Tasks whose inputs `dip prepare` makes without a mask: task -> (the registry roles it
-#: reads, its other arguments, the seed of its draw).
-_OBSERVATIONS = {"denoising": _denoising, "sr": _sr, "flash": _flash}
+#: How the planner asks `dip prepare` for each observation (dip.spec.tasks.OBSERVATIONS): the
+#: registry roles it reads, its other arguments, and the seed of its draw.
+_OBSERVATIONS = {"mask": _masked, "noise": _noisy, "downscale": _downscaled, "given": _given}
+
+
+def _source_args(role: str, path: str) -> list[str]:
+    return [_ROLE_OPTIONS[role], path] if role in _ROLE_OPTIONS else ["--file", f"{role}={path}"]
+
 
 @dataclass(frozen=True, order=True)
 class Fit:
@@ -176,7 +194,8 @@ class Plan:
             self.slots[name] = self._own_slots(exp, prep_owner, fit_owner)
         for name, exp in self.experiments.items():
             self.slots[name] += self._reused_slots(name, exp.config)
-            self._check_comparisons(exp)
+        for name, exp in self.experiments.items():
+            KINDS[exp.kind].check(self, name)
         self.targets = self._targets(config.get("targets") or {})
 
     # experiments -------------------------------------------------------------------------
@@ -187,8 +206,8 @@ class Plan:
         if not images:
             raise DipError(f"{where}: no images")
         kind = exp.get("report", "study")
-        if kind not in REPORT_KINDS:
-            raise DipError(f"{where}: report kind '{kind}' unknown; known: {', '.join(REPORT_KINDS)}")
+        if kind not in KINDS:
+            raise DipError(f"{where}: report kind '{kind}' unknown; known: {', '.join(KINDS)}")
         mask = exp.get("mask", "bernoulli")
         if mask not in MASK_ROLES:
             raise DipError(f"{where}: mask '{mask}' unknown; known: {', '.join(MASK_ROLES)}")
@@ -203,9 +222,10 @@ class Plan:
         get_preset(exp["preset"])
         return Experiment(name, kind, exp["preset"], refs, seeds, experiment_variants(name, exp), exp)
 
-    def _geometry(self, exp: Experiment, ref: ImageRef) -> tuple[list[str], tuple[int, int]]:
+    def _geometry(self, exp: Experiment, ref: ImageRef, task: Task) -> tuple[list[str], tuple[int, int]]:
         """`dip prepare` crop/pad arguments of an image and the size they give."""
-        h, w = image_size(self.config, ref, f"experiment '{exp.name}', image '{ref.id}'")
+        role = task.given[0][0] if task.observation == "given" else "gt"
+        h, w = image_size(self.config, ref, role, f"experiment '{exp.name}', image '{ref.id}'")
         if is_quick(self.config):
             side = min(int(exp.config.get("quick_crop", self.config["quick"]["crop"])), h, w)
             return ["--crop", str(side)], (side, side)
@@ -216,29 +236,12 @@ class Plan:
         return ["--crop-multiple", str(multiple)], (h // multiple * multiple, w // multiple * multiple)
 
     def _prep(self, exp: Experiment, ref: ImageRef, seed: int) -> PrepJob:
-        task = get_preset(exp.preset).task
-        if task in _OBSERVATIONS:
-            roles, args, seed = _OBSERVATIONS[task](exp, ref)
-            sources = {role: source(self.config, ref, role) for role in roles}
-            geometry, size = self._geometry(exp, ref)
-            args = [*(a for role, path in sources.items() for a in (f"--{role}", path)), *args,
-                    "--seed", str(seed), *geometry]
-            return PrepJob(Inputs(self.mode, exp.name, ref.id, seed), sources, args, size)
-        mask = exp.config.get("mask", "bernoulli")
-        roles = MASK_ROLES[mask]
-        if ref.local and mask == "authors":
-            raise DipError(f"experiment '{exp.name}', image '{ref.id}': a local image has no "
-                           "authors' mask; use mask: bernoulli, or give it a `mask` file")
-        if ref.local and ref.mask:
-            roles = ("gt", "mask")
+        task = get_task(get_preset(exp.preset).task)
+        roles, extra, seed = _OBSERVATIONS[task.observation](exp, ref, task, seed)
         sources = {role: source(self.config, ref, role) for role in roles}
-        args = []
-        for role, path in sources.items():
-            args += [_ROLE_OPTIONS[role], path]
-        if "mask" not in sources and "masked" not in sources:
-            args += ["--mask-bernoulli", str(float(exp.config.get("missing", 0.5)))]
-        geometry, size = self._geometry(exp, ref)
-        args += ["--seed", str(int(seed))] + geometry
+        geometry, size = self._geometry(exp, ref, task)
+        args = ["--task", task.name, *(a for role, path in sources.items() for a in _source_args(role, path)),
+                *extra, "--seed", str(int(seed)), *geometry]
         return PrepJob(Inputs(self.mode, exp.name, ref.id, seed), sources, args, size)
 
     def _snapshots(self, preset_name: str, iterations: int) -> list[int]:
@@ -267,7 +270,9 @@ class Plan:
             where = f"experiment '{exp.name}', variant '{variant.id}'"
             settings = resolve_settings(variant.preset, overrides, where)
             net = network(get_preset(variant.preset), overrides)
+            scored = get_task(get_preset(variant.preset).task).ground_truth
             for ref in exp.images:
+                ground_truth = ref.ground_truth and scored
                 for seed in exp.seeds:
                     prep = self._prep(exp, ref, seed)
                     prep_key = json.dumps(prep.args)
@@ -280,14 +285,14 @@ class Plan:
                                        "quick_crop)")
                     fail = self._fails(exp.name, variant.id, ref.id, seed)
                     snapshots = self._snapshots(variant.preset, settings["iterations"])
-                    key = json.dumps([inputs.dir, seed, settings, snapshots, fail, ref.ground_truth],
+                    key = json.dumps([inputs.dir, seed, settings, snapshots, fail, ground_truth],
                                      sort_keys=True)
                     fit = Fit(self.mode, exp.name, variant.id, ref.id, seed)
                     owner = fit_owner.setdefault(key, fit)
                     if owner == fit:
                         self.fits[fit] = FitJob(fit, inputs, variant.preset, overrides, settings,
-                                                snapshots, ref.ground_truth, fail, prep.size)
-                    slots.append(Slot(exp.name, variant.id, ref.id, seed, owner, inputs, ref.ground_truth))
+                                                snapshots, ground_truth, fail, prep.size)
+                    slots.append(Slot(exp.name, variant.id, ref.id, seed, owner, inputs, ground_truth))
         return slots
 
     def _reused_slots(self, name: str, exp: dict) -> list[Slot]:
@@ -303,31 +308,6 @@ class Plan:
                 raise DipError(f"experiment '{name}', reuse.{image}: '{other}' does not fit '{image}'")
             out += found
         return out
-
-    def _check_comparisons(self, exp: Experiment) -> None:
-        """A paper table compares every image, a figure its bottom row's image, with published
-        outputs (roles `dip` and `papyan`): those must be registered. Super-resolution and
-        denoising compare with the paper's numbers and their own baselines instead, and a
-        figure without a reused row shows only its own fits."""
-        if get_preset(exp.preset).task in _OBSERVATIONS or (exp.kind == "figure" and not exp.config.get("reuse")):
-            return
-        if exp.kind == "paper_table":
-            images = [s.image for s in self.slots[exp.name]]
-        elif exp.kind == "figure":
-            images = [next(iter(exp.config.get("reuse") or {}), exp.images[0].id)]
-        else:
-            return
-        refs = {r.id: r for r in exp.images}
-        for image, other in (exp.config.get("reuse") or {}).items():
-            refs.update({r.id: r for r in self.experiments[other].images if r.id == image})
-        for image in dict.fromkeys(images):
-            ref = refs[image]
-            for role in ("dip", "papyan"):
-                try:
-                    source(self.config, ref, role)
-                except DipError as exc:
-                    raise DipError(f"experiment '{exp.name}' (report: {exp.kind}): image '{image}' "
-                                   f"has no published '{role}' output to compare with ({exc})") from None
 
     def _targets(self, declared: dict) -> dict[str, list[str]]:
         names = list(self.experiments)
@@ -404,7 +384,7 @@ class Plan:
             # A rerun after a killed job (time limit, preemption) goes on from its last checkpoint.
             "--resume", "auto",
         ]
-        if get_preset(job.preset).task == "inpainting":
+        if get_task(get_preset(job.preset).task).masked:
             args += ["--mask", f"{inp}/mask.png"]
         if get_preset(job.preset).input == "image":
             args += ["--input-image", f"{inp}/input.png"]

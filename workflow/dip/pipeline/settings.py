@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ..spec import overrides
 from ..errors import DipError
+from ..spec import overrides
 from ..spec.network import NetConfig, with_overrides
 from ..spec.presets import Preset, get_preset
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import jinja2
 
-from . import paper, study
-from .aggregate import MISSING, mean, number, stats
 from ..durations import human_duration
 from ..errors import DipError
 from ..files.jsonio import read_json
 from ..spec.execution import Execution
 from ..spec.outputs import OUTPUTS
+from ..spec.tasks import get_task
+from . import paper, study
+from .aggregate import MISSING, mean, number, stats
 from .tables import DISPLAY, read_csv, short, title
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -233,7 +234,7 @@ def ran_settings(meta: dict, barbara: str | None) -> dict[str, str]:
         "optimiser": "Adam, default betas, constant learning rate",  # the engine's only optimiser
         "learning rate": f"{cfg['lr']:g}",
         "iterations": str(meta["iterations"]),
-        "loss": "mean((out − x₀)² · m)" if preset["task"] == "inpainting" else "MSE through the forward operator",
+        "loss": "mean((out − x₀)² · m)" if get_task(preset["task"]).masked else "MSE through the forward operator",
         "backtracking": _BACKTRACK[cfg.get("backtrack", "off")] + (
             f", every {cfg['backtrack_every']} iterations" if cfg.get("backtrack", "off") != "off" else ""),
         "Barbara padding": barbara or "–",
@@ -292,25 +293,18 @@ def study_view(name: str, path: Path, out_file: Path) -> dict:
             "curves": link(path.with_name("study.png"), out_file, name)}
 
 
-#: A task section's heading, by task.
-SECTION_TITLES = {"sr": "super-resolution", "denoising": "denoising", "inpainting": "region inpainting",
-                  "flash": "flash / no-flash"}
-
-
 def section_view(name: str, path: Path, out_file: Path) -> dict:
-    """A task section (`dip section`: super-resolution, denoising, region inpainting) ready for
-    the templates."""
+    """A task section (`dip section`) ready for the templates."""
     section = read_json(path)
     return {"name": name, "id": f"section-{name}", "task": section["task"], "set": section["set"],
-            "title": SECTION_TITLES.get(section["task"], section["task"]),
+            "title": get_task(section["task"]).title,
             "headers": section["headers"], "rows": section["rows"],
             "conclusions": section["conclusions"],
             "figure": link(path.with_name("section.png"), out_file, name)}
 
 
-#: The file each report kind's section is built around (as `dip report` takes it); a task
-#: section (`--section`) stands in for a table or a figure.
-_MAIN_FILE = {"paper_table": "table", "figure": "figure", "study": "study"}
+#: The file each report kind's section is built around (as `dip report` takes it).
+_MAIN_FILE = {"paper_table": "table", "figure": "figure", "study": "study", "section": "section"}
 
 
 def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, str]],
@@ -334,8 +328,7 @@ def context(run_config: dict, architecture: dict, sections: dict[str, dict[str, 
     # A partial report's experiments whose main file could not be made from the fits it has.
     lacking = (partial or {}).get("sections", {})
     unbuilt = [{"name": e["name"], "kind": e.get("report"), "missing": lacking[e["name"]]} for e in exps
-               if lacking.get(e["name"]) and e["name"] not in sections.get(_MAIN_FILE.get(e.get("report")), {})
-               and e["name"] not in sections.get("section", {})]
+               if lacking.get(e["name"]) and e["name"] not in sections.get(_MAIN_FILE.get(e.get("report")), {})]
     return {
         "mode": mode, "quick": mode == "quick",
         "experiments": exps,

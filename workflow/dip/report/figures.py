@@ -11,9 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..files.atomic import atomic_path  # noqa: E402
-from ..errors import DipError  # noqa: E402
 from ..data.images import load_image  # noqa: E402
+from ..errors import DipError  # noqa: E402
+from ..files.atomic import atomic_path  # noqa: E402
 from ..scoring.metrics import psnr  # noqa: E402
 
 

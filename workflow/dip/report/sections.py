@@ -1,6 +1,13 @@
-"""Result sections of the tasks other than Table 1's inpainting: super-resolution and denoising
-(a table beside the paper's numbers), region inpainting (our PSNR per network, where the
-paper has only figures) and flash / no-flash (no ground truth: a figure only). Each gives its rows and sentences computed from them.
+"""The section kind's content (``report: section``): one layout per task, a table with its
+sentences computed from the numbers, and a figure.
+
+- super-resolution: PSNR on Y as the official evaluation script, ours, our bicubic and the
+  published bicubic beside the paper; the LR input, bicubic, ours and the ground truth;
+- denoising: one fit, its output average and two fits averaged beside the paper; the noisy
+  input, ours, the average and the ground truth;
+- region inpainting: our PSNR per image and network (the paper has only figures); a row per
+  image: the corrupted image, ours per network, the ground truth;
+- flash / no-flash: no ground truth, no numbers; both photos and ours.
 
 A section is built from a spec (``dip section --spec-json``): the experiment, its task, its
 registry set (which selects the paper's numbers in dip.report.paper) and its fits, each with its
@@ -10,17 +17,21 @@ deviation over seeds of that mean, so "within the spread" needs two seeds or mor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
+from ..data.images import load_image
+from ..files.jsonio import read_json
+from ..physics.degrade import bicubic_upscale
+from ..scoring.evaluate import load_array, to_original, to_source_window
+from ..scoring.metrics import psnr, psnr_sr
 from . import paper
 from .aggregate import mean as average
 from .aggregate import mean_std, pm, stats
-from ..scoring.evaluate import load_array, to_original, to_source_window
-from ..files.jsonio import read_json
-from ..data.images import load_image
-from ..scoring.metrics import psnr, psnr_sr
+from .figures import Panel, panel_rows, zoomed
 
 
 def _by_image(fits: list[dict]) -> dict[str, list[dict]]:
@@ -102,7 +113,7 @@ def sr_table(spec: dict) -> dict:
     headers = ["image", "ours (8-bit)", "ours (float)", "output average", "bicubic (ours)",
                "bicubic (published)", "paper"]
     keys = ("ours", "ours_float", "average", "bicubic", "bicubic_published", "paper")
-    return {"task": "sr", "set": spec["set"], "headers": headers,
+    return {"set": spec["set"], "headers": headers,
             "rows": [_cells(r, keys) for r in rows] + [_cells(mean, keys, mean=True)],
             "conclusions": sentences}
 
@@ -146,7 +157,7 @@ def denoising_table(spec: dict) -> dict:
         else:
             sentences.append(_compare(f"{spec['set']}, {what}", mean[key], mean["single_sd"], published.get(key)))
     headers = ["image", "one fit", "output average", "two fits averaged"]
-    return {"task": "denoising", "set": spec["set"], "headers": headers,
+    return {"set": spec["set"], "headers": headers,
             "rows": [_cells(r, keys) for r in rows] + [_cells(mean, keys, mean=True),
                                                        _cells(paper_row, keys, mean=True)],
             "conclusions": sentences}
@@ -174,7 +185,7 @@ def region_table(spec: dict) -> dict:
         listing = ", ".join(f"{v} {m:.2f} dB" for m, v in ranked)
         best = f"; best: {ranked[0][1]}" if len(ranked) > 1 else ""
         sentences.append(f"{image}: {listing}{best} (the paper shows this as a figure, with no number).")
-    return {"task": "inpainting", "set": spec["set"], "headers": ["image · network", "ours (PSNR)"],
+    return {"set": spec["set"], "headers": ["image · network", "ours (PSNR)"],
             "rows": [_cells(r, ("ours",)) for r in rows], "conclusions": sentences}
 
 
@@ -183,9 +194,78 @@ def region_table(spec: dict) -> dict:
 def flash_table(spec: dict) -> dict:
     """No ground truth, so no numbers: the section is its figure and says so."""
     images = ", ".join(dict.fromkeys(f["image"] for f in spec["fits"]))
-    return {"task": "flash", "set": spec["set"], "headers": [], "rows": [],
+    return {"set": spec["set"], "headers": [], "rows": [],
             "conclusions": [f"{images}: no ground truth exists for a flash / no-flash pair, so "
                             "nothing is scored; the figure shows both photos and our result."]}
+
+
+# figures ---------------------------------------------------------------------------------------
+
+def _enlarge(img, factor: int):
+    """An LR image at the HR size, pixel for pixel (nearest), to show what the fit was given."""
+    return img.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def region_figure(spec: dict):
+    """Region inpainting, one row per image as the paper's figures: the corrupted image, our
+    output of each network (first seed), the ground truth."""
+    rows = []
+    for image in dict.fromkeys(f["image"] for f in spec["fits"]):
+        fits = sorted((f for f in spec["fits"] if f["image"] == image), key=lambda f: f["seed"])
+        inputs = Path(fits[0]["inputs"])
+        prep = read_json(inputs / "prep.json")
+        gt = to_original(load_image(inputs / "gt.png"), prep)
+        row = [Panel(to_original(load_image(inputs / "observed.png"), prep), "Corrupted image", gt)]
+        for variant in dict.fromkeys(f["variant"] for f in fits):
+            fit = next(f for f in fits if f["variant"] == variant)
+            ours = to_original(load_array(Path(fit["fit"]) / "output.npy"), prep).reshape(gt.shape)
+            row.append(Panel(ours, f"Ours ({variant})", gt))
+        rows.append(row + [Panel(gt, "Ground truth")])
+    return panel_rows(rows)
+
+
+def _figure_fit(spec: dict) -> tuple[Path, Path, dict]:
+    """The figure's image's first seed: its fit folder, its inputs folder and its prep.json."""
+    fit = min((f for f in spec["fits"] if f["image"] == spec["figure"]), key=lambda f: f["seed"])
+    inputs = Path(fit["inputs"])
+    return Path(fit["fit"]), inputs, read_json(inputs / "prep.json")
+
+
+def _scored_outputs(fit: Path, inputs: Path, prep: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The ground truth and our output, on the image's original extent."""
+    gt = to_original(load_image(inputs / "gt.png"), prep)
+    return gt, to_original(load_array(fit / "output.npy"), prep).reshape(gt.shape)
+
+
+def sr_figure(spec: dict):
+    """The LR input, bicubic, ours and the ground truth, with a zoomed detail."""
+    fit, inputs, prep = _figure_fit(spec)
+    observed = load_image(inputs / "observed.png")
+    gt, ours = _scored_outputs(fit, inputs, prep)
+    factor = int(prep["sr_factor"])
+    return zoomed([Panel(_enlarge(observed, factor), f"LR input (x{factor}, nearest)"),
+                   Panel(bicubic_upscale(observed, factor), "Bicubic", gt),
+                   Panel(ours, "Deep image prior (ours)", gt), Panel(gt, "Ground truth")])
+
+
+def denoising_figure(spec: dict):
+    """The noisy input, one fit, its output average and the ground truth, zoomed."""
+    fit, inputs, prep = _figure_fit(spec)
+    gt, ours = _scored_outputs(fit, inputs, prep)
+    ema = to_original(load_array(fit / "ema.npy"), prep).reshape(gt.shape)
+    observed = to_original(load_image(inputs / "observed.png"), prep)
+    return zoomed([Panel(observed, f"Noisy input (σ = {prep['noise_sigma']:g})", gt),
+                   Panel(ours, "Ours, one fit", gt), Panel(ema, "Ours, output average", gt),
+                   Panel(gt, "Ground truth")])
+
+
+def flash_figure(spec: dict):
+    """Both photos and ours (no ground truth), zoomed."""
+    fit, inputs, _ = _figure_fit(spec)
+    observed = load_image(inputs / "observed.png")
+    return zoomed([Panel(load_image(inputs / "input.png"), "Flash photo (the input)"),
+                   Panel(observed, "No-flash photo (fitted)"),
+                   Panel(load_array(fit / "output.npy").reshape(observed.shape), "Ours")])
 
 
 # cells -----------------------------------------------------------------------------------------
@@ -198,7 +278,21 @@ def _cells(row: dict, keys: tuple[str, ...], mean: bool = False) -> dict:
     return {"mean": mean, "cells": cells}
 
 
-TABLES = {"sr": sr_table, "denoising": denoising_table, "inpainting": region_table, "flash": flash_table}
+@dataclass(frozen=True)
+class Layout:
+    """A task's section: its table (rows and computed sentences) and its figure."""
+
+    table: Callable[[dict], dict]
+    figure: Callable[[dict], object]
+
+
+#: The section layouts a task names (dip.spec.tasks: `section`).
+LAYOUTS = {
+    "sr": Layout(sr_table, sr_figure),
+    "denoising": Layout(denoising_table, denoising_figure),
+    "regions": Layout(region_table, region_figure),
+    "flash": Layout(flash_table, flash_figure),
+}
 
 
 def to_markdown(section: dict, title: str) -> str:

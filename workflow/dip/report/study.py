@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .aggregate import mean, number, pm, stats
 from ..errors import DipError
 from ..files.jsonio import read_json
+from .aggregate import mean, number, pm, stats
 
 #: What the study tables and conclusion read from metrics.json: the paper-defined output.
 SCORE = "output"
@@ -36,7 +36,7 @@ def best_of_trace(trace: dict[str, np.ndarray]) -> tuple[float | None, int | Non
 
 
 def summarise(spec: dict, traces: dict[str, dict[str, np.ndarray]]) -> dict:
-    """The study's rows and conclusion from its spec (see dip.pipeline.reports.study_spec) and
+    """The study's rows and conclusion from its spec (see dip.pipeline.kinds.study.spec) and
     the traces of its fits (fit folder -> trace columns).
 
     A variant's ``missing`` (a partial report: "image/seedN" of fits that did not finish) is

@@ -13,13 +13,13 @@ import csv
 import io
 from pathlib import Path
 
+from ..data.images import load_image
+from ..errors import DipError
+from ..scoring.metrics import psnr
+from ..spec.outputs import OUTPUTS
 from . import paper
 from .aggregate import k_of_n, number, pm, stats
 from .aggregate import mean as average
-from ..errors import DipError
-from ..data.images import load_image
-from ..scoring.metrics import psnr
-from ..spec.outputs import OUTPUTS
 
 #: CSV columns, in order. `image` is "mean" on the last row.
 COLUMNS = (

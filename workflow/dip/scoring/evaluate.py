@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..physics.degrade import bicubic_upscale
+from ..data.images import load_image
 from ..errors import DipError
 from ..files.jsonio import read_json
-from ..data.images import load_image
-from .metrics import psnr_sr, quality, quantize
+from ..physics.degrade import bicubic_upscale
 from ..spec.outputs import OUTPUTS
+from ..spec.tasks import get_task
+from .metrics import psnr_sr, quality, quantize
 
 #: Fields of meta.json carried into metrics.json (run cost and identity of the fit).
 META_FIELDS = ("iterations", "wall_s", "it_per_s", "device_name", "params", "backtracks",
@@ -96,7 +97,7 @@ def evaluate_fit(fit_dir: str | Path, gt_path: str | Path, prep_path: str | Path
     if prepared:
         # The official Table-1 notebook scores Barbara on its padded 514x514 image; keep that too.
         record["prepared_extent"] = prepared
-    if prep is not None and prep.get("task") == "sr":
+    if prep is not None and prep.get("task") and get_task(prep["task"]).scoring == "sr":
         record["sr"] = sr_scores(fit_dir, Path(gt_path), int(prep["sr_factor"]))
     meta = read_json(fit_dir / "meta.json")
     for key in META_FIELDS:
