@@ -7,7 +7,9 @@ sentences computed from the numbers, and a figure.
   input, ours, the average and the ground truth;
 - region inpainting: our PSNR per image and network (the paper has only figures); a row per
   image: the corrupted image, ours per network, the ground truth;
-- flash / no-flash: no ground truth, no numbers; both photos and ours.
+- flash / no-flash: no ground truth, no numbers; both photos and ours;
+- blind JPEG artefact removal: no ground truth; how far ours moved from the compressed input;
+  the input, ours and the output average.
 
 A section is built from a spec (``dip section --spec-json``): the experiment, its task, its
 registry set (which selects the paper's numbers in dip.report.paper) and its fits, each with its
@@ -199,6 +201,32 @@ def flash_table(spec: dict) -> dict:
                             "nothing is scored; the figure shows both photos and our result."]}
 
 
+# blind JPEG artefact removal -------------------------------------------------------------------
+
+def _unscored_outputs(spec: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The figure's fit: the compressed input, our output and the output average."""
+    fit, inputs, _ = _figure_fit(spec)
+    observed = load_image(inputs / "observed.png")
+    return (observed, load_array(fit / "output.npy").reshape(observed.shape),
+            load_array(fit / "ema.npy").reshape(observed.shape))
+
+
+def dejpeg_table(spec: dict) -> dict:
+    """No ground truth, so no score: how far our output moved from the compressed input."""
+    observed, ours, ema = _unscored_outputs(spec)
+    return {"set": spec["set"], "headers": [], "rows": [],
+            "conclusions": [f"{spec['figure']}: no clean version of the JPEG exists, so nothing is scored. "
+                            f"Our output differs from the compressed input by {psnr(ours, observed):.2f} dB "
+                            f"PSNR, the output average by {psnr(ema, observed):.2f} dB: the closer to the "
+                            "input, the more of its artefacts are kept."]}
+
+
+def dejpeg_figure(spec: dict):
+    """The compressed input, ours and the output average, zoomed."""
+    observed, ours, ema = _unscored_outputs(spec)
+    return zoomed([Panel(observed, "JPEG input"), Panel(ours, "Ours"), Panel(ema, "Ours, output average")])
+
+
 # figures ---------------------------------------------------------------------------------------
 
 def _enlarge(img, factor: int):
@@ -292,6 +320,7 @@ LAYOUTS = {
     "denoising": Layout(denoising_table, denoising_figure),
     "regions": Layout(region_table, region_figure),
     "flash": Layout(flash_table, flash_figure),
+    "dejpeg": Layout(dejpeg_table, dejpeg_figure),
 }
 
 

@@ -122,6 +122,18 @@ _ALL = [
         source="super-resolution notebook, x8 (4000 iterations, reg noise 0.05)",
     ),
     Preset(
+        name="dejpeg",
+        description="Blind JPEG artefact removal: the compressed photo is the observation (Fig. 3, snail)",
+        task="dejpeg",
+        net=SkipConfig(3, 3, down=(8, 16, 32, 64, 128), up=(8, 16, 32, 64, 128), skip=(0, 0, 0, 4, 4),
+                       upsample="bilinear"),
+        input="noise", input_depth=3, lr=0.01, iterations=2400, reg_noise_std=1.0 / 30.0, ema_weight=0.99,
+        sr_factor=None, crop_multiple=32, snapshots=(100, 300, 600, 1200, 2400),
+        source="denoising notebook, deJPEG branch (snail.jpg: input depth 3, 8/16/32/64/128 down and "
+               "up, skip 0/0/0/4/4, bilinear, reflection, LR 0.01, reg noise 1/30, 2400 iterations)",
+        backtrack="official",
+    ),
+    Preset(
         name="flash",
         description="Flash / no-flash reconstruction: the flash image is the input (Fig. 9)",
         task="flash",

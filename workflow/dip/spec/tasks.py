@@ -56,6 +56,8 @@ TASKS: dict[str, Task] = {t.name: t for t in (
          section="sr"),
     Task("flash", "flash / no-flash", observation="given", operator="identity", scoring="none",
          given=(("noflash", "observed"), ("flash", "input")), section="flash"),
+    Task("dejpeg", "JPEG artefact removal", observation="given", operator="identity", scoring="none",
+         given=(("observed", "observed"),), section="dejpeg"),
 )}
 
 
