@@ -9,7 +9,9 @@ from dip.spec.tasks import TASKS
 from dip.spec.presets import PRESETS, Preset, get_preset
 
 # supplementary material / paper-facts parameter counts; the U-Net and ResNet counts are those
-# of the official models/unet.py and models/resnet.py built with the library notebook's arguments
+# of the official models/unet.py and models/resnet.py built with the library notebook's
+# arguments, and dejpeg's that of the official models/skip.py built as the denoising notebook's
+# deJPEG branch builds it
 EXPECTED_PARAMS = {
     "table1": 2217573,
     "text_inpainting": 3002627,
@@ -21,6 +23,7 @@ EXPECTED_PARAMS = {
     "sr4": 2217831,
     "sr8": 2217831,
     "flash": 2184307,
+    "dejpeg": 572827,
 }
 
 

@@ -162,13 +162,28 @@ def test_prepare_takes_a_flash_pair_without_a_ground_truth(tmp_path):
     save_image(flash, rng.random((70, 90, 3)))
     save_image(noflash, rng.random((70, 90, 3)))
     out = tmp_path / "inputs"
-    assert main(["prepare", "--task", "flash", "--file", f"noflash={noflash}", "--file", f"flash={flash}", "--seed", "0",
-                 "--crop-multiple", "32", "--out", str(out)]) == 0
+    files = ["--file", f"noflash={noflash}", "--file", f"flash={flash}"]
+    assert main(["prepare", "--task", "flash", *files, "--seed", "0", "--crop-multiple", "32",
+                 "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["input.png", "observed.png", "prep.json"]
     prep = json.loads((out / "prep.json").read_text())
     assert prep["task"] == "flash" and prep["ground_truth"] is False and prep["size"] == [64, 64]
-    assert main(["prepare", "--task", "flash", "--file", f"noflash={noflash}", "--noise-sigma", "25", "--seed", "0",
-                 "--out", str(tmp_path / "bad")]) == 2
+    bad = str(tmp_path / "bad")
+    assert main(["prepare", "--task", "flash", *files, "--noise-sigma", "25", "--seed", "0", "--out", bad]) == 2
+    assert main(["prepare", "--task", "flash", files[0], files[1], "--seed", "0", "--out", bad]) == 2
+    assert main(["prepare", "--task", "denoising", *files, "--seed", "0", "--out", bad]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
+def test_dejpeg_plans_one_paper_length_fit_of_the_compressed_photo(config):
+    plan = pipeline.Plan(config)
+    (slot,) = plan.slots_of("dejpeg")
+    job = plan.fits[slot.fit]
+    assert not slot.ground_truth and job.iterations == 2400 and job.preset == "dejpeg"
+    assert plan.prepare_args("dejpeg", "snail", 0)[:4] == [
+        "--task", "dejpeg", "--file", "observed=data/raw/dip/denoising/snail.jpg"]
+    assert "--gt" not in plan.fit_args(job) and "--mask" not in plan.fit_args(job)
+    assert plan.target("dejpeg") == ["dejpeg"]
 
 
 def test_a_partial_report_rebuilds_a_task_section_from_the_finished_fits(config):
