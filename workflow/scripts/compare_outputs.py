@@ -42,8 +42,9 @@ def published_masked(data: Path, image: str) -> Path:
 def prepare(data: Path, image: str, crop: int, work: Path, threads: int) -> Path:
     inputs = work / "inputs" / image
     if not (inputs / "gt.png").is_file():
-        dip("prepare", "--gt", data / f"table1/{image}.png", "--masked", published_masked(data, image),
-            "--seed", 0, "--crop", crop, "--out", inputs, threads=threads)
+        dip("prepare", "--task", "inpainting", "--gt", data / f"table1/{image}.png",
+            "--masked", published_masked(data, image), "--seed", 0, "--crop", crop, "--out", inputs,
+            threads=threads)
     return inputs
 
 

@@ -18,7 +18,7 @@ class Preset:
 
     name: str
     description: str
-    task: str                  # "inpainting" | "denoising" | "sr" | "flash"
+    task: str                  # a row of dip.spec.tasks.TASKS
     net: NetConfig
     input: str                 # "noise" | "meshgrid" | "image"
     input_depth: int
