@@ -31,13 +31,13 @@ window.addEventListener("load", function () {
                                      .map(function (i) { return i.getAttribute("src"); }).join(" "));
   var t = document.getElementById("table1");
   root.setAttribute("data-table1-rows", t ? t.tBodies[0].rows.length : -1);
-  // Sections of a kind, and those with a table of rows (flash / no-flash has no numbers), a
-  // loaded image and computed sentences.
+  // Sections of a kind, and those with a table of rows (a task without a ground truth says it
+  // has none), a loaded image and computed sentences.
   function complete(name, sections, table, said) {
     root.setAttribute("data-" + name, sections.map(function (s) { return s.id; }).join(" "));
     root.setAttribute("data-" + name + "-complete", sections.filter(function (s) {
       var t = s.querySelector(table), img = s.querySelector("img");
-      var tabled = s.getAttribute("data-task") === "flash" || (t && t.tBodies[0].rows.length > 0);
+      var tabled = s.getAttribute("data-rows") === "0" || (t && t.tBodies[0].rows.length > 0);
       return tabled && img && img.complete && img.naturalWidth > 0 && said(s) > 0;
     }).map(function (s) { return s.id; }).join(" "));
   }
