@@ -55,7 +55,8 @@ def write_fit(fit: Path, gt_prepared: np.ndarray, seed: int, noise: float, prese
     out = np.clip(gt_prepared + rng.normal(0, noise, gt_prepared.shape), 0, 1).astype(np.float32)
     clean = np.clip(gt_prepared + rng.normal(0, noise * 0.9, gt_prepared.shape), 0, 1).astype(np.float32)
     ema = np.clip(gt_prepared + rng.normal(0, noise * 0.8, gt_prepared.shape), 0, 1).astype(np.float32)
-    for name, arr in (("output", out), ("output_clean", clean), ("ema", ema)):
+    stopped = np.clip(gt_prepared + rng.normal(0, noise * 0.95, gt_prepared.shape), 0, 1).astype(np.float32)
+    for name, arr in (("output", out), ("output_clean", clean), ("ema", ema), ("output_es", stopped)):
         np.save(fit / f"{name}.npy", arr)
         save_image(fit / f"{name}.png", arr)
     with (fit / "trace.csv").open("w", newline="") as f:
@@ -63,7 +64,7 @@ def write_fit(fit: Path, gt_prepared: np.ndarray, seed: int, noise: float, prese
         w.writerow(TRACE_COLUMNS)
         for it in range(0, ITERATIONS + 1, 5):
             w.writerow([it, 0.1 / (it + 1), 10 + it * 0.5, 10 + it * 0.4 + seed, 10 + it * 0.41 + seed,
-                        10 + it * 0.42 + seed, it * 0.01])
+                        10 + it * 0.42 + seed, it * 0.01, *((1e-3 / it, min(it, 25)) if it >= 10 else ("", ""))])
     (fit / "snapshots").mkdir()
     for it in SNAPSHOT_ITERS:
         save_image(fit / "snapshots" / f"iter_{it:06d}.png", gt_prepared * it / ITERATIONS)
@@ -73,6 +74,8 @@ def write_fit(fit: Path, gt_prepared: np.ndarray, seed: int, noise: float, prese
         "backtracks": seed, "backtrack": get_preset(preset).backtrack,
         "final_input": get_preset(preset).final_input, "execution": Execution().as_dict(),
         "params": 3002627 if preset == "text_inpainting" else 2217573, "image_size": list(gt_prepared.shape[:2]),
+        "early_stop": {"window": 10, "patience": 100, "detected_iteration": 25, "score": 4e-5, "final": False,
+                       "note": "", "stop": "fixed"},
     }
     (fit / "meta.json").write_text(json.dumps(meta))
 

@@ -68,7 +68,7 @@ def test_a_fit_the_budget_cannot_hold_is_stopped_with_a_checkpoint(images, tmp_p
     import torch
 
     scale = Scale(**{**TOY.__dict__, "iterations": 100_000})
-    result = table1(torch.device("cpu"), scale, images, tmp_path, Clock(14.0),
+    result = table1(torch.device("cpu"), scale, images, tmp_path, Clock(25.0),
                                  {("fast", 64): 1e-5}, k=1)
     (row,) = result["fits"]
     assert row["image"] == "house" and row["status"] == "stopped by the budget"

@@ -24,6 +24,8 @@ def make_fit(tmp_path, pad=3, size=24):
     np.save(fit / "output.npy", out)
     np.save(fit / "output_clean.npy", (0.7 * out + 0.3 * gt).astype(np.float32))
     np.save(fit / "ema.npy", (0.5 * out + 0.5 * gt).astype(np.float32))
+    np.save(fit / "output_es.npy", (0.6 * out + 0.4 * gt).astype(np.float32))
+    (fit / "trace.csv").write_text("iteration,psnr_gt\n50,20.5\n100,23.25\n150,23.25\n200,22.0\n")
     (fit / "meta.json").write_text(json.dumps({"iterations": 11000, "wall_s": 512.3, "it_per_s": 21.5,
                                                "device_name": "NVIDIA H100", "params": 2217573, "backtracks": 2}))
     save_image(tmp_path / "gt.png", gt)
@@ -43,7 +45,8 @@ def test_metrics_are_on_the_original_extent(tmp_path):
     # The garbage border is excluded: whole-image PSNR is far lower and kept apart.
     assert rec["prepared_extent"]["output"]["psnr"] == pytest.approx(psnr(out, gt))
     assert rec["output"]["psnr"] > rec["prepared_extent"]["output"]["psnr"] + 5
-    assert rec["ema"]["psnr"] > rec["output_clean"]["psnr"] > rec["output"]["psnr"]
+    assert rec["ema"]["psnr"] > rec["output_es"]["psnr"] > rec["output_clean"]["psnr"] > rec["output"]["psnr"]
+    assert rec["peak"] == {"psnr": 23.25, "iteration": 100}  # the first of two equal peaks
     assert rec["output_clean"] == quality(crop(np.load(fit / "output_clean.npy")), crop(gt))
     assert rec["extent"] == "original" and rec["box"] == box
     assert (rec["experiment"], rec["image"], rec["seed"]) == ("table1", "barbara", 1)

@@ -210,5 +210,7 @@ def test_progress_lines_every_k_iterations(tmp_path):
     lines = []
     fit(net, z, Identity(), torch.from_numpy(gt)[None, None], tmp_path,
         settings(iterations=6, trace_every=3), gt=gt, log=lines.append)
-    assert [ln.split()[1] for ln in lines] == ["3/6", "6/6"]
-    assert all("psnr_gt" in ln and "it/s" in ln and "eta" in ln for ln in lines)
+    *progress, closing = lines
+    assert [ln.split()[1] for ln in progress] == ["3/6", "6/6"]
+    assert all("psnr_gt" in ln and "it/s" in ln and "eta" in ln for ln in progress)
+    assert closing.startswith("early stopping: no detection: 6 iterations do not fill a window of 100")

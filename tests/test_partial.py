@@ -127,8 +127,8 @@ def test_a_partial_study_marks_missing_fits_and_says_so_first():
     summary = summarise(spec, {})
     assert summary["conclusions"][0].startswith("Partial: 2 fits of this study did not finish")
     rows = table_rows(summary)
-    assert ["lr = 0.01", "house (missing: seed0)", "missing", "missing", "–", "–", "–"] in rows
-    assert ["lr = 0.01", "peppers (missing: seed0)", "missing", "missing", "–", "–", "–"] in rows
+    assert ["lr = 0.01", "house (missing: seed0)", "missing", "missing", "–", "–", "–", "–"] in rows
+    assert ["lr = 0.01", "peppers (missing: seed0)", "missing", "missing", "–", "–", "–", "–"] in rows
     assert "mean (0 of 2 images)" in to_markdown(summary)
 
 

@@ -2,16 +2,18 @@
 
 Builds the preset's net, input and forward model at N x N with random images, runs warm-up
 steps, then times each of K steps with the device synchronised around it and reports the
-median, GFLOP/s achieved and peak memory. --precision picks the path as a fit would; fp32 eager, today's default path, is measured in the same run
-and the ratio between the two is printed. --all-paths times every path the precision rules
+median, GFLOP/s achieved and peak memory. --precision picks the path as a fit would; fp32
+eager, today's default path, is measured in the same run and the ratio between the two is
+printed. --all-paths times every path the precision rules
 choose among on this hardware, in one run: the measurement behind docs/performance.md.
+--early-stop times the chosen path with and without ES-WMV's detector, taking turns.
 """
 
 from __future__ import annotations
 
 import json
 
-from ..engine.benchmark import measure, measure_all
+from ..engine.benchmark import measure, measure_all, measure_early_stop
 from ..engine.devices import DEVICE_CHOICES
 from ..engine.precision import Execution
 from ..errors import DipError
@@ -29,6 +31,8 @@ def add_arguments(p) -> None:
     add_precision_argument(p)
     p.add_argument("--all-paths", action="store_true",
                    help="time every candidate path of this hardware instead (ignores --precision)")
+    p.add_argument("--early-stop", action="store_true",
+                   help="time the --precision path with and without ES-WMV's detector instead")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -47,6 +51,8 @@ def run(args) -> int:
         raise DipError("need --iterations >= 1 and --warmup >= 0")
     if args.all_paths:
         return _all_paths(args, preset)
+    if args.early_stop:
+        return _early_stop(args, preset)
     r = measure(preset, args.size, args.iterations, args.warmup, args.device, args.precision,
                 args.seed)
     if args.json:
@@ -64,6 +70,18 @@ def run(args) -> int:
 
 def _path_name(r: dict) -> str:
     return Execution.from_dict(r).name
+
+
+def _early_stop(args, preset) -> int:
+    r = measure_early_stop(preset, args.size, args.iterations, args.warmup, args.device, args.precision,
+                           args.seed)
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    print(f"{preset.name} {args.size}x{args.size} on {r['device_name']} ({r['device']}), {r['path']}, "
+          f"{args.iterations} steps each, taking turns: {r['s_per_iter_without']:.4f} s/it without "
+          f"ES-WMV's detector, {r['s_per_iter_with']:.4f} with: {100 * r['overhead']:+.1f} %")
+    return 0
 
 
 def _all_paths(args, preset) -> int:

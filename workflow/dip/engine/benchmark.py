@@ -20,8 +20,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..models.skip import build_net, count_params, make_input
 from ..physics.operators import build_operator
+from ..spec.overrides import ES_PATIENCE, ES_WINDOW
 from ..spec.tasks import get_task
 from .devices import device_name, resolve_device, synchronize
+from .early_stop import EarlyStop
 from .precision import (Execution, apply_backend_flags, candidate_paths, capabilities, choose,
                         compiled, optimizer)
 
@@ -68,8 +70,12 @@ def _peak_memory_mb(device: torch.device) -> tuple[float, str]:
 class _Path:
     """One execution path set up for timing: its own net, input, optimiser and step."""
 
-    def __init__(self, preset, size: int, device: torch.device, execution: Execution, seed: int):
+    def __init__(self, preset, size: int, device: torch.device, execution: Execution, seed: int,
+                 early_stop: bool = False):
         self.execution, self.device, self.preset = execution, device, preset
+        # the detector every fit runs (dip.engine.early_stop), with its default window
+        self.early_stop = EarlyStop(ES_WINDOW, ES_PATIENCE, device) if early_stop else None
+        self.steps = 0
         apply_backend_flags(execution)
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
@@ -96,6 +102,9 @@ class _Path:
             out = (module or self.model)(inp)
         loss = F.mse_loss(self.op(out.float()), self.target)
         loss.backward()
+        self.steps += 1
+        if self.early_stop is not None:
+            self.early_stop.update(out.float(), self.steps)
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
 
@@ -108,18 +117,19 @@ class _Path:
 
 
 def measure_paths(preset, size: int, iterations: int, warmup: int, device: torch.device,
-                  executions: list[Execution], seed: int = 0) -> list[dict]:
+                  executions: list[Execution], seed: int = 0, early_stop: tuple[bool, ...] = ()) -> list[dict]:
     """Time ``iterations`` training steps of ``preset``'s network on each path.
 
     Each path is set up and warmed up on its own (its peak memory is taken then, over the
     warm-up and one more step); the timed steps then take turns, one step of each path per
     round, so that a change of load on a shared machine falls on all paths alike.
+    ``early_stop[i]`` runs ES-WMV's detector in path i's steps, as a fit does.
     """
     paths, results = [], []
-    for execution in executions:
+    for i, execution in enumerate(executions):
         _reset_peak_memory(device)
         start = time.perf_counter()
-        path = _Path(preset, size, device, execution, seed)
+        path = _Path(preset, size, device, execution, seed, early_stop=i < len(early_stop) and early_stop[i])
         for _ in range(warmup):
             path.step()
         synchronize(device)
@@ -177,6 +187,20 @@ def measure(preset, size: int, iterations: int, warmup: int = 1, device: str = "
             "ratio_to_fp32_eager": baseline["s_per_iter"] / result["s_per_iter"],
             "fp32_eager": {k: baseline[k] for k in ("s_per_iter", "it_per_s", "gflop_per_s",
                                                      "peak_mem_mb", "cpu_s_per_iter")}}
+
+
+def measure_early_stop(preset, size: int, iterations: int, warmup: int = 1, device: str = "auto",
+                       precision: str = "faithful", seed: int = 0) -> dict:
+    """The path ``precision`` takes here, with and without ES-WMV's detector, taking turns in
+    one run: ``overhead`` is the detector's share of a step (with over without, minus one)."""
+    device = resolve_device(device)
+    execution = choose(precision, capabilities(device))
+    without, with_detector = measure_paths(preset, size, iterations, warmup, device,
+                                           [execution, execution], seed, early_stop=(False, True))
+    return {**_report(preset, size, iterations, warmup, device), "path": execution.name,
+            "s_per_iter_without": without["s_per_iter"], "s_per_iter_with": with_detector["s_per_iter"],
+            "overhead": with_detector["s_per_iter"] / without["s_per_iter"] - 1,
+            "peak_mem_mb_without": without["peak_mem_mb"], "peak_mem_mb_with": with_detector["peak_mem_mb"]}
 
 
 def measure_all(preset, size: int, iterations: int, warmup: int = 1, device: str = "auto",

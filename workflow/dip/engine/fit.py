@@ -51,15 +51,16 @@ from ..files.atomic import atomic_path
 from ..models.skip import count_params
 from ..scoring import metrics
 from ..spec.outputs import OUTPUTS
-from ..spec.overrides import BACKTRACK_MODES
+from ..spec.overrides import BACKTRACK_MODES, ES_PATIENCE, ES_WINDOW, STOP_MODES
 from .devices import device_name
+from .early_stop import EarlyStop
 from .precision import Execution, apply_backend_flags, compiled, optimizer
 from .progress import Progress, to_stderr
 from .signals import Stopped, stop_requests
 from .state import CHECKPOINT, FitState, load_checkpoint, stream_seeds, write_checkpoint
 
 TRACE_COLUMNS = ("iteration", "loss", "psnr_observed", "psnr_gt", "psnr_clean_gt", "psnr_ema_gt",
-                 "elapsed_s")
+                 "elapsed_s", "es_score", "es_iteration")
 FINAL_INPUTS = ("noisy", "clean")
 
 
@@ -82,6 +83,9 @@ class FitSettings:
     seed: int = 0
     execution: Execution = Execution()  # the numeric path (dip.engine.precision); fp32 eager by default
     fail_at_iteration: int | None = None  # raise InjectedFailure after this iteration
+    es_window: int = ES_WINDOW      # ES-WMV (dip.engine.early_stop): outputs in the variance window
+    es_patience: int = ES_PATIENCE  # ... and iterations without a lower score before detection is final
+    stop: str = "fixed"             # one of STOP_MODES: "early" ends the fit when detection is final
 
 
 @dataclass
@@ -89,6 +93,8 @@ class FitResult:
     output: np.ndarray
     output_clean: np.ndarray
     ema: np.ndarray
+    output_es: np.ndarray
+    early_stop: dict = field(default_factory=dict)  # what meta.json says of the detection
     trace: list[dict] = field(default_factory=list)
     backtracks: int = 0
     iterations: int = 0
@@ -136,6 +142,8 @@ def _check_settings(s: FitSettings) -> None:
         raise ValueError(f"backtrack must be one of {BACKTRACK_MODES}, got {s.backtrack!r}")
     if s.final_input not in FINAL_INPUTS:
         raise ValueError(f"final_input must be one of {FINAL_INPUTS}, got {s.final_input!r}")
+    if s.stop not in STOP_MODES:
+        raise ValueError(f"stop must be one of {STOP_MODES}, got {s.stop!r}")
 
 
 class FitRun:
@@ -172,6 +180,7 @@ class FitRun:
         loss = data_loss(self.operator, out, self.target)
         state.opt.zero_grad(set_to_none=True)
         loss.backward()
+        state.early_stop.update(out, it)
         loss = loss.detach()
         state.nonfinite |= ~torch.isfinite(loss)
         take_step = True
@@ -264,7 +273,8 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
 
     noise_gen = torch.Generator(device=device)
     noise_gen.manual_seed(stream_seeds(s.seed).noise)
-    state = FitState(net, optimizer(net.parameters(), s.lr, s.execution), noise_gen)
+    early_stop = EarlyStop(s.es_window, s.es_patience, device)
+    state = FitState(net, optimizer(net.parameters(), s.lr, s.execution), noise_gen, early_stop)
     if resume:
         state.load(load_checkpoint(out_dir / CHECKPOINT))
         log(f"resuming from iteration {state.iteration}")
@@ -281,10 +291,12 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
         for it in range(start + 1, s.iterations + 1):
             loss = run.train_step(it)
             progress.step()
+            ends_early = s.stop == "early" and early_stop.final(it)
+            last = ends_early or it == s.iterations
             # --- below: only every few iterations (these synchronise) ---
-            if s.backtrack == "full" and (it % s.backtrack_every == 0 or it == s.iterations):
+            if s.backtrack == "full" and (it % s.backtrack_every == 0 or last):
                 run.full_check(it)
-            row_due = it % s.trace_every == 0 or it == s.iterations
+            row_due = it % s.trace_every == 0 or last
             if row_due or it in snapshots:
                 images = run.outputs()
                 if it in snapshots:
@@ -292,12 +304,12 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
                                to_array(images["output"]))
                 if row_due:
                     state.elapsed_s = elapsed_before + time.perf_counter() - t0
-                    row = _trace_row(it, loss, run.observed_psnr(images["output"]), images, gt,
-                                     state.elapsed_s)
+                    row = {**_trace_row(it, loss, run.observed_psnr(images["output"]), images, gt,
+                                        state.elapsed_s), **early_stop.row()}
                     state.trace.append(row)
                     progress.report(row, (it - start) / (time.perf_counter() - t0))
             now = time.perf_counter()
-            if stop or it % s.checkpoint_every == 0 or it == s.iterations or \
+            if stop or it % s.checkpoint_every == 0 or last or \
                     now - last_checkpoint >= 60 * s.checkpoint_minutes:
                 state.elapsed_s = elapsed_before + now - t0
                 _save(out_dir / CHECKPOINT, lambda p: write_checkpoint(p, state.checkpoint(info)))
@@ -307,21 +319,45 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
                 raise Stopped(stop[0], it)
             if it == s.fail_at_iteration:
                 raise InjectedFailure(f"injected failure at iteration {it}")
+            if ends_early:
+                break
 
-    images = {name: to_array(img) for name, img in run.outputs().items()}
+    outputs = run.outputs()
+    detected = early_stop.detected_output()
+    outputs["output_es"] = outputs["output"] if detected is None else detected
+    images = {name: to_array(img) for name, img in outputs.items()}
     wall_s = elapsed_before + time.perf_counter() - t0
     for name, img in images.items():
         _write_array_and_png(out_dir, name, img)
     _write_trace(out_dir / "trace.csv", state.trace)
-    it_per_s = s.iterations / wall_s if wall_s > 0 else 0.0
-    meta = {**(info or {}), **_run_facts(s, device, wall_s, it_per_s, backend_flags),
+    iterations = state.iteration
+    it_per_s = (iterations - start) / (wall_s - elapsed_before) if wall_s > elapsed_before else 0.0
+    es = {**early_stop.summary(iterations), "stop": s.stop}
+    log(_kept(es, iterations))
+    meta = {**(info or {}), **_run_facts(s, iterations, device, wall_s, it_per_s, backend_flags),
             "backtracks": state.backtracks, "backtrack": s.backtrack, "final_input": s.final_input,
+            "early_stop": es,
             "outputs": {name: text for name, (_, text) in OUTPUTS.items()}, "params": count_params(net),
             "image_size": list(images["output"].shape[:2])}
     _save(out_dir / "meta.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
     return FitResult(output=images["output"], output_clean=images["output_clean"],
-                     ema=images["ema"], trace=state.trace, backtracks=state.backtracks,
-                     iterations=s.iterations, wall_s=wall_s, it_per_s=it_per_s)
+                     ema=images["ema"], output_es=images["output_es"], early_stop=es,
+                     trace=state.trace, backtracks=state.backtracks,
+                     iterations=iterations, wall_s=wall_s, it_per_s=it_per_s)
+
+
+def _kept(es: dict, iterations: int) -> str:
+    """The closing line: which iteration output_es holds and why."""
+    if es["detected_iteration"] is None:
+        return f"early stopping: {es['note']}"
+    why = (f"the variance of the last {es['window']} outputs was lowest there "
+           f"({es['score']:.3g})")
+    if es["stop"] == "early" and es["final"]:
+        return (f"early stopping: stopped after iteration {iterations}, {es['patience']} iterations "
+                f"without a lower score; kept output_es from iteration {es['detected_iteration']}: {why}")
+    state = "final" if es["final"] else "not yet final"
+    return (f"early stopping: output_es is iteration {es['detected_iteration']} of {iterations} "
+            f"(detection {state}): {why}")
 
 
 def _trace_row(it: int, loss: torch.Tensor, psnr_observed: float, images: dict[str, torch.Tensor],
@@ -330,12 +366,12 @@ def _trace_row(it: int, loss: torch.Tensor, psnr_observed: float, images: dict[s
             **_gt_scores(images, gt), "elapsed_s": round(elapsed_s, 3)}
 
 
-def _run_facts(s: FitSettings, device: torch.device, wall_s: float, it_per_s: float,
+def _run_facts(s: FitSettings, iterations: int, device: torch.device, wall_s: float, it_per_s: float,
                backend_flags: dict) -> dict:
     """Where and how fast the fit ran, for meta.json."""
     return {"device": str(device), "device_name": device_name(device),
             "torch_version": torch.__version__, "threads": torch.get_num_threads(),
-            "iterations": s.iterations, "wall_s": round(wall_s, 3), "it_per_s": round(it_per_s, 3),
+            "iterations": iterations, "wall_s": round(wall_s, 3), "it_per_s": round(it_per_s, 3),
             "execution": s.execution.as_dict(), "backend_flags": backend_flags,
             "peak_gpu_memory_mb": _peak_gpu_memory_mb(device)}
 

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .early_stop import EarlyStop
+
 #: The checkpoint's file name in a fit's folder.
 CHECKPOINT = "checkpoint.pt"
 
@@ -47,8 +49,9 @@ class FitState:
     """Everything a fit changes as it runs: weights, Adam, the average, the noise stream, the
     last good copy for backtracking and the trace. Saved whole in a checkpoint."""
 
-    def __init__(self, net: nn.Module, opt: torch.optim.Optimizer, noise_gen: torch.Generator):
-        self.net, self.opt, self.noise_gen = net, opt, noise_gen
+    def __init__(self, net: nn.Module, opt: torch.optim.Optimizer, noise_gen: torch.Generator,
+                 early_stop: EarlyStop):
+        self.net, self.opt, self.noise_gen, self.early_stop = net, opt, noise_gen, early_stop
         self.ema: torch.Tensor | None = None
         self.iteration = 0
         self.trace: list[dict] = []
@@ -106,7 +109,8 @@ class FitState:
         return {"iteration": self.iteration, "net": self.net.state_dict(),
                 "optim": self.opt.state_dict(), "ema": self.ema, "rng": rng, "trace": self.trace,
                 "backtracks": self.backtracks, "elapsed_s": self.elapsed_s,
-                "nonfinite": bool(self.nonfinite), "good": self.good, "info": info or {}}
+                "nonfinite": bool(self.nonfinite), "good": self.good,
+                "early_stop": self.early_stop.state_dict(), "info": info or {}}
 
     def load(self, ck: dict) -> None:
         device = self.noise_gen.device
@@ -121,6 +125,7 @@ class FitState:
         self.iteration, self.trace, self.backtracks = ck["iteration"], ck["trace"], ck["backtracks"]
         self.elapsed_s = ck["elapsed_s"]
         self.nonfinite.fill_(ck["nonfinite"])
+        self.early_stop.load_state_dict(ck["early_stop"])
         good = ck["good"]
         self.good = {**good, "net": {k: v.to(device) for k, v in good["net"].items()},
                      "ema": None if good["ema"] is None else good["ema"].to(device)}

@@ -70,6 +70,9 @@ def loop_values(preset: Preset, values: dict) -> dict:
         "reg_noise_std": float(values.get("reg_noise_std", preset.reg_noise_std)),
         "ema_weight": float(values.get("ema_weight", preset.ema_weight)),
         "backtrack": values.get("backtrack", getattr(preset, "backtrack", None)),
+        "stop": values.get("stop", "fixed"),
+        "es_window": int(values.get("es_window", overrides.ES_WINDOW)),
+        "es_patience": int(values.get("es_patience", overrides.ES_PATIENCE)),
     }
 
 

@@ -125,12 +125,21 @@ _EXTRA_CURVES = (("psnr_clean_gt", "C2", "-.", "noise-free output, mean"),
                  ("psnr_ema_gt", "C1", "--", "output average, mean"))
 
 
+def _detected(trace: dict[str, np.ndarray]) -> float | None:
+    """The iteration ES-WMV had detected at the trace's last row (None without one)."""
+    found = trace.get("es_iteration")
+    if found is None or not np.isfinite(found).any():
+        return None
+    return float(found[np.isfinite(found)][-1])
+
+
 def curves(traces: dict[str, list[dict[str, np.ndarray]]], column: str = "psnr_gt",
            references: dict[str, float] | None = None, title: str | None = None):
     """PSNR vs iteration, one panel per image: mean over seeds and its min-max band.
 
     The noise-free output and the output average are drawn too (means over seeds) when the
-    traces have their columns; `references` draws the paper's value as a dotted line.
+    traces have their columns, and the iteration ES-WMV detected (mean over seeds) as a dashed
+    line; `references` draws the paper's value as a dotted line.
     """
     references = references or {}
     names = list(traces)
@@ -150,6 +159,10 @@ def curves(traces: dict[str, list[dict[str, np.ndarray]]], column: str = "psnr_g
             if all(col in t and np.isfinite(t[col]).any() for t in traces[name]):
                 _, extra_mean, _, _ = seed_band(traces[name], col)
                 ax.plot(it, extra_mean, color=colour, lw=1.0, ls=style, label=label)
+        stops = [_detected(t) for t in traces[name]]
+        if all(d is not None for d in stops):
+            ax.axvline(float(np.mean(stops)), color="C3", lw=0.8, ls="--",
+                       label="stopped without ground truth (ES-WMV), mean")
         if name in references:
             ax.axhline(references[name], color="k", lw=0.8, ls=":", label=f"paper {references[name]:.2f}")
         ax.set_title(name, fontsize=10)

@@ -2,8 +2,9 @@
 seeds, from the fits' metrics.json and trace.csv files.
 
 Per variant and image: mean ± std over seeds of the PSNR and SSIM of the paper-defined output
-(``output``), and from the trace the best PSNR reached during the fit with its iteration (what
-stopping early could have gained) beside the final one. Per variant: the means over images.
+(``output``); the output kept without the ground truth (``output_es``, ES-WMV) with its
+iteration; and from the trace the peak PSNR during the fit with its iteration (an oracle: what
+a perfect stopping rule would give) beside the final one. Per variant: the means over images.
 The conclusion names the winning variant, its gain over the base, and whether its per-image
 differences exceed the spread over seeds (with one seed, it says that no spread is known).
 """
@@ -56,6 +57,7 @@ def summarise(spec: dict, traces: dict[str, dict[str, np.ndarray]]) -> dict:
                 "psnr": m[SCORE]["psnr"] if m else None,
                 "ssim": m[SCORE]["ssim"] if m else None,
                 "best_psnr": best, "best_iteration": best_it, "final_trace_psnr": last,
+                **_stopped(m),
             })
         rows = []
         for image, fits in images.items():
@@ -67,6 +69,12 @@ def summarise(spec: dict, traces: dict[str, dict[str, np.ndarray]]) -> dict:
                 "final_psnr": mean([f["final_trace_psnr"] for f in fits]),
                 "best_psnr": mean([f["best_psnr"] for f in fits]),
                 "best_iteration": mean([f["best_iteration"] for f in fits]),
+                "es_psnr": mean([f["es_psnr"] for f in fits]),
+                "es_iteration": mean([f["es_iteration"] for f in fits]),
+                "es_early": sum(f["es_iteration"] is not None and f["best_iteration"] is not None
+                                and f["es_iteration"] < f["best_iteration"] for f in fits),
+                "es_late": sum(f["es_iteration"] is not None and f["best_iteration"] is not None
+                               and f["es_iteration"] > f["best_iteration"] for f in fits),
                 "scored": bool(fits) and all(p is not None for p in psnr),
                 "missing": [m.rsplit("/", 1)[1] for m in missing if m.rsplit("/", 1)[0] == image],
             })
@@ -77,12 +85,23 @@ def summarise(spec: dict, traces: dict[str, dict[str, np.ndarray]]) -> dict:
             "ssim_mean": mean([r["ssim_mean"] for r in rows]),
             "best_psnr": mean([r["best_psnr"] for r in rows]),
             "final_psnr": mean([r["final_psnr"] for r in rows]),
+            "es_psnr": mean([r["es_psnr"] for r in rows]),
+            "es_early": sum(r["es_early"] for r in rows), "es_late": sum(r["es_late"] for r in rows),
+            "fits": sum(r["seeds"] for r in rows),
         })
     lost = [f"{v['label']}: {m}" for v in variants for m in v["missing"]]
     partial = [f"Partial: {len(lost)} fit{'s' if len(lost) != 1 else ''} of this study did not "
                f"finish ({'; '.join(lost)}); the numbers below cover the fits that did."] if lost else []
     return {"experiment": spec["experiment"], "mode": spec.get("mode", "paper"),
             "score": SCORE, "variants": variants, "conclusions": partial + conclusions(variants)}
+
+
+def _stopped(m: dict | None) -> dict:
+    """The output kept without the ground truth: its PSNR and iteration (None before it existed)."""
+    if not m or "output_es" not in m or not m.get("early_stop"):
+        return {"es_psnr": None, "es_iteration": None}
+    detected = m["early_stop"].get("detected_iteration")
+    return {"es_psnr": m["output_es"]["psnr"], "es_iteration": m["iterations"] if detected is None else detected}
 
 
 def _seeds(variants: list[dict]) -> int:
@@ -129,7 +148,26 @@ def conclusions(variants: list[dict]) -> list[str]:
             out.append(f"Stopping at the best iteration instead of the last would gain "
                        f"{mean_gain:.2f} dB on average over the variants, most for {v['label']} "
                        f"({gain:.2f} dB).")
+    out += _stopping_sentences(scored)
     return out
+
+
+def _stopping_sentences(scored: list[dict]) -> list[str]:
+    """How the ground-truth-free stop compares with the paper's output and the oracle peak."""
+    kept = [v for v in scored if v["es_psnr"] is not None]
+    if not kept:
+        return []
+    es, ours = mean(v["es_psnr"] for v in kept), mean(v["psnr_mean"] for v in kept)
+    text = (f"Stopped without the ground truth (ES-WMV), the variants reach {es:.2f} dB on average, "
+            f"{es - ours:+.2f} dB against the paper's output")
+    peaks = [v for v in kept if v["best_psnr"] is not None]
+    if peaks:
+        gap = mean(v["best_psnr"] - v["es_psnr"] for v in peaks)
+        early, late = sum(v["es_early"] for v in peaks), sum(v["es_late"] for v in peaks)
+        fits = sum(v["fits"] for v in peaks)
+        text += (f" and {gap:.2f} dB below the traced peak (an oracle); it stopped before the peak in "
+                 f"{early} of {fits} fits and after it in {late}")
+    return [text + "."]
 
 
 def _runner_up(scored: list[dict], winner: dict) -> dict:
@@ -154,7 +192,8 @@ def _spread_sentence(a: dict, b: dict, seeds: int) -> str:
             f"{a['label']} and {b['label']} exceeds the standard deviation over {seeds} seeds.")
 
 
-HEADERS = ["variant", "image", "PSNR (dB)", "SSIM", "final PSNR (trace)", "best PSNR", "at iteration"]
+HEADERS = ["variant", "image", "PSNR (dB)", "SSIM", "final PSNR (trace)", "stopped without ground truth",
+           "peak during the fit (oracle)", "peak − stopped"]
 
 
 def table_rows(summary: dict) -> list[list[str]]:
@@ -164,19 +203,29 @@ def table_rows(summary: dict) -> list[list[str]]:
         for r in v["images"]:
             image = r["image"] + (f" (missing: {', '.join(r['missing'])})" if r.get("missing") else "")
             if not r["seeds"]:
-                rows.append([v["label"], image, "missing", "missing", "–", "–", "–"])
+                rows.append([v["label"], image, "missing", "missing", "–", "–", "–", "–"])
                 continue
             rows.append([v["label"], image, pm(r["psnr_mean"], r["psnr_std"], missing="unavailable"),
                          pm(r["ssim_mean"], r["ssim_std"], missing="unavailable"),
-                         number(r["final_psnr"]), number(r["best_psnr"]),
-                         "–" if r["best_iteration"] is None else f"{r['best_iteration']:.0f}"])
+                         number(r["final_psnr"]), _at(r["es_psnr"], r["es_iteration"]),
+                         _at(r["best_psnr"], r["best_iteration"]), _gap(r["best_psnr"], r["es_psnr"])])
         if len(v["images"]) > 1:
             having = sum(r["psnr_mean"] is not None for r in v["images"])
             lacking = any(not r["seeds"] for r in v["images"])
             label = f"mean ({having} of {len(v['images'])} images)" if lacking else "mean"
             rows.append([v["label"], label, number(v["psnr_mean"]), number(v["ssim_mean"], 3),
-                         number(v["final_psnr"]), number(v["best_psnr"]), ""])
+                         number(v["final_psnr"]), number(v["es_psnr"]), number(v["best_psnr"]),
+                         _gap(v["best_psnr"], v["es_psnr"])])
     return rows
+
+
+def _at(psnr: float | None, iteration: float | None) -> str:
+    """'PSNR @ iteration' (the iteration a mean over seeds)."""
+    return "–" if psnr is None else f"{psnr:.2f} @ {iteration:.0f}"
+
+
+def _gap(peak: float | None, stopped: float | None) -> str:
+    return "–" if peak is None or stopped is None else f"{peak - stopped:.2f}"
 
 
 def to_markdown(summary: dict) -> str:

@@ -5,6 +5,7 @@ original inside the prepared image); the paper's numbers are on the original ima
 the output and the ground truth are cropped back to that box before PSNR/SSIM.
 """
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from .metrics import psnr_sr, quality, quantize
 
 #: Fields of meta.json carried into metrics.json (run cost and identity of the fit).
 META_FIELDS = ("iterations", "wall_s", "it_per_s", "device_name", "params", "backtracks",
-               "backtrack", "final_input")
+               "backtrack", "final_input", "early_stop")
 
 
 def load_array(path: str | Path) -> np.ndarray:
@@ -102,7 +103,19 @@ def evaluate_fit(fit_dir: str | Path, gt_path: str | Path, prep_path: str | Path
     meta = read_json(fit_dir / "meta.json")
     for key in META_FIELDS:
         record[key] = meta.get(key)
+    record["peak"] = traced_peak(fit_dir / "trace.csv")
     return record
+
+
+def traced_peak(trace: Path) -> dict | None:
+    """The highest PSNR of the paper's output among the trace's rows, and its iteration: an
+    oracle (it needs the ground truth), None where the trace has no such column."""
+    with open(trace, newline="") as f:
+        rows = [(float(r["psnr_gt"]), int(r["iteration"])) for r in csv.DictReader(f) if r.get("psnr_gt")]
+    if not rows:
+        return None
+    psnr, iteration = max(rows, key=lambda r: (r[0], -r[1]))
+    return {"psnr": psnr, "iteration": iteration}
 
 
 def sr_scores(fit_dir: Path, gt_path: Path, factor: int) -> dict:

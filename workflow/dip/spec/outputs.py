@@ -11,4 +11,8 @@ OUTPUTS = {
                      "the network in train mode after the last update, fed z without input noise"),
     "ema": ("Output average",
             "the exponential moving average (weight 0.99) of every training output"),
+    "output_es": ("Stopped without ground truth",
+                  "the training output of the iteration ES-WMV detects without the ground truth "
+                  "(the lowest variance of the last W outputs); the final output when the fit is too "
+                  "short to fill a window"),
 }

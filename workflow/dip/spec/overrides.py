@@ -18,6 +18,11 @@ BACKTRACK_MODES = ("official", "full", "off")
 PRECISIONS = ("faithful", "fast")
 #: Input kinds a fit may switch to (a preset whose input is an image keeps it).
 INPUT_OVERRIDES = ("noise", "meshgrid")
+#: "fixed": the preset's iteration count (the paper's); "early": end when ES-WMV's detection is
+#: final (dip.engine.early_stop), with its defaults W = 100 outputs and P = 1000 iterations.
+STOP_MODES = ("fixed", "early")
+ES_WINDOW = 100
+ES_PATIENCE = 1000
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,13 @@ SETTINGS = (
     Setting("pad", "choice", "padding of the convolutions", choices=PAD_MODES),
     Setting("conv_1x1", "bool", "the 1x1 conv after each decoder conv"),
     Setting("legacy", "bool", "PyTorch 0.4 behaviour: BN weights ~ U(0,1), bilinear align_corners"),
+    Setting("stop", "choice", "fixed: the preset's iterations (default); early: end when the "
+            "ground-truth-free detection (ES-WMV) is final, output_es being the result",
+            choices=STOP_MODES),
+    Setting("es_window", "int", f"ES-WMV: training outputs in the variance window (default {ES_WINDOW})",
+            low=2),
+    Setting("es_patience", "int", "ES-WMV: iterations without a lower score before detection is "
+            f"final (default {ES_PATIENCE})", low=1),
     Setting("precision", "choice", "faithful (default): fp32, TF32 off on CUDA; fast: bf16 "
             "autocast where the hardware has native bf16, and the fastest measured memory "
             "format and compilation; the path each takes is in meta.json (docs/performance.md)",

@@ -1,0 +1,164 @@
+"""When to stop without the ground truth: ES-WMV (Wang, Li, Zhuang, Chen, Liang, Sun, "Early
+Stopping for Deep Image Prior", TMLR 2023).
+
+After each iteration the score is the variance of the last W training outputs: the mean over
+the window of the mean squared distance between each output and the window's mean. The
+detected iteration is the one whose window scored lowest so far; detection is final once the
+score has not improved for P iterations (their defaults: W = 100, P = 1000).
+
+Everything stays on the fit's device and nothing waits for it per iteration: the window keeps
+a running sum of its images and their squared norms (float64, so that adding and removing
+images does not drift), so each iteration costs a few passes over one image, whatever W is.
+The host reads the detection only when it could have become final (``final``) and at trace
+rows. Memory (``memory_bytes``): W images of float32 in the window, plus the sum (float64)
+and the detected output.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+class WindowVariance:
+    """The variance of the last ``window`` images pushed (one image at a time); its buffers
+    take the first image's shape and device."""
+
+    def __init__(self, window: int):
+        if window < 2:
+            raise ValueError(f"the window needs at least 2 images, got {window}")
+        self.window = window
+        self.pushed = 0  # images pushed so far; slot pushed % window is the oldest
+        self.images = self.norms = self.total = None
+
+    def _allocate(self, image: torch.Tensor) -> None:
+        self.images = torch.zeros((self.window, *image.shape), device=image.device)
+        self.norms = torch.zeros(self.window, dtype=torch.float64, device=image.device)
+        self.total = torch.zeros(image.shape, dtype=torch.float64, device=image.device)
+
+    def push(self, image: torch.Tensor) -> torch.Tensor | None:
+        """Add ``image`` (dropping the oldest once full); the score once the window is full."""
+        if self.images is None:
+            self._allocate(image)
+        slot = self.pushed % self.window
+        if self.pushed >= self.window:
+            self.total -= self.images[slot].double()
+        x = image.detach().double()
+        self.total += x
+        self.norms[slot] = (x * x).sum()
+        self.images[slot].copy_(image.detach())
+        self.pushed += 1
+        if self.pushed < self.window:
+            return None
+        # sum_i |x_i - m|^2 = sum_i |x_i|^2 - W |m|^2, with m = total / W
+        spread = self.norms.sum() - (self.total * self.total).sum() / self.window
+        return (spread / (self.window * self.total.numel())).clamp_min(0.0)
+
+    def state_dict(self) -> dict:
+        return {"images": self.images, "norms": self.norms, "total": self.total, "pushed": self.pushed}
+
+    def load_state_dict(self, state: dict, device: torch.device) -> None:
+        self.pushed = int(state["pushed"])
+        if state["images"] is not None:
+            self.images, self.norms, self.total = (state[k].to(device) for k in ("images", "norms", "total"))
+
+
+class Detection:
+    """The rule on the scores: the detected iteration is the one with the lowest score so far;
+    detection is final when ``patience`` iterations have passed without a lower one. Keeps the
+    output of the detected iteration."""
+
+    def __init__(self, patience: int, device: torch.device):
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1, got {patience}")
+        self.patience = patience
+        self.best_score = torch.full((), math.inf, dtype=torch.float64, device=device)
+        self.best_iteration = torch.full((), -1, dtype=torch.int64, device=device)
+        self.last_score = torch.full((), math.nan, dtype=torch.float64, device=device)
+        self.output = None  # the detected iteration's output, from the first score on
+        self.check_at = patience  # the earliest iteration at which detection can be final
+
+    def update(self, score: torch.Tensor, iteration: int, output: torch.Tensor) -> None:
+        better = score < self.best_score
+        self.best_score = torch.where(better, score, self.best_score)
+        self.best_iteration = torch.where(better, iteration, self.best_iteration)
+        output = output.detach()
+        self.output = output.clone() if self.output is None else torch.where(better, output, self.output)
+        self.last_score = score
+
+    def final(self, iteration: int) -> bool:
+        """Whether detection is final after ``iteration``. Reads the device only from the first
+        iteration at which it could be, and then at most once per improvement."""
+        if iteration < self.check_at:
+            return False
+        best = int(self.best_iteration)
+        if best >= 0 and iteration - best >= self.patience:
+            return True
+        self.check_at = (best if best >= 0 else iteration) + self.patience
+        return False
+
+    def state_dict(self) -> dict:
+        return {"best_score": self.best_score, "best_iteration": self.best_iteration,
+                "last_score": self.last_score, "output": self.output, "check_at": self.check_at}
+
+    def load_state_dict(self, state: dict, device: torch.device) -> None:
+        self.best_score, self.best_iteration, self.last_score = (
+            state[k].to(device) for k in ("best_score", "best_iteration", "last_score"))
+        self.output = None if state["output"] is None else state["output"].to(device)
+        self.check_at = int(state["check_at"])
+
+
+class EarlyStop:
+    """ES-WMV on a fit's training outputs: the window and the rule together."""
+
+    def __init__(self, window: int, patience: int, device: torch.device):
+        self.device = device
+        self.variance = WindowVariance(window)
+        self.detection = Detection(patience, device)
+
+    def update(self, output: torch.Tensor, iteration: int) -> None:
+        """After iteration ``iteration`` (1-based), whose training output was ``output``."""
+        score = self.variance.push(output)
+        if score is not None:
+            self.detection.update(score, iteration, output)
+
+    def final(self, iteration: int) -> bool:
+        return self.detection.final(iteration)
+
+    def row(self) -> dict:
+        """The trace's columns (reads the device: call at trace rows only)."""
+        d = self.detection
+        best = int(d.best_iteration)
+        return {"es_score": None if math.isnan(float(d.last_score)) else float(d.last_score),
+                "es_iteration": best if best >= 0 else None}
+
+    def summary(self, iteration: int) -> dict:
+        """What meta.json says of the detection after the fit's last iteration."""
+        d = self.detection
+        best = int(d.best_iteration)
+        detected = best >= 0
+        return {"window": self.variance.window, "patience": d.patience,
+                "detected_iteration": best if detected else None,
+                "score": float(d.best_score) if detected else None,
+                "final": detected and iteration - best >= d.patience,
+                "note": ("" if detected else f"no detection: {iteration} iterations do not fill "
+                         f"a window of {self.variance.window}; output_es is the final output")}
+
+    def detected_output(self) -> torch.Tensor | None:
+        """The output of the detected iteration (None before the window first fills)."""
+        return self.detection.output
+
+    def state_dict(self) -> dict:
+        return {"variance": self.variance.state_dict(), "detection": self.detection.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.variance.load_state_dict(state["variance"], self.device)
+        self.detection.load_state_dict(state["detection"], self.device)
+
+
+def memory_bytes(window: int, channels: int, height: int, width: int) -> int:
+    """What the detector holds for a fit: the window's images (float32), their sum (float64)
+    and the detected output (float32)."""
+    pixels = channels * height * width
+    return (window * 4 + 8 + 4) * pixels
