@@ -31,6 +31,12 @@ window.addEventListener("load", function () {
                                      .map(function (i) { return i.getAttribute("src"); }).join(" "));
   var t = document.getElementById("table1");
   root.setAttribute("data-table1-rows", t ? t.tBodies[0].rows.length : -1);
+  // The column headers of Table 1 and of the first study, as a reader sees them.
+  function headers(table) {
+    return table ? Array.from(table.tHead.rows[0].cells).map(function (c) { return c.textContent; }).join("|") : "";
+  }
+  root.setAttribute("data-table1-headers", headers(t));
+  root.setAttribute("data-study-headers", headers(document.querySelector("table.study-table")));
   // Sections of a kind, and those with a table of rows (a task without a ground truth says it
   // has none), a loaded image and computed sentences.
   function complete(name, sections, table, said) {

@@ -78,13 +78,13 @@ def test_writes_every_file_of_a_fit(files, capsys):
     assert table1(files, "--gt", files["gray"], "--snapshots", "2,4,99") == 0
     names = {p.relative_to(out).as_posix() for p in out.rglob("*")}
     assert {"output.png", "output.npy", "output_clean.png", "output_clean.npy", "ema.png",
-            "ema.npy", "trace.csv", "meta.json",
+            "ema.npy", "output_es.png", "output_es.npy", "trace.csv", "meta.json",
             "checkpoint.pt", "snapshots/iter_000002.png", "snapshots/iter_000004.png"} <= names
     assert "snapshots/iter_000099.png" not in names
     assert leftovers(out) == []
     meta = json.loads((out / "meta.json").read_text())
     for key in ("config", "preset", "seed", "device", "device_name", "torch_version", "iterations",
-                "wall_s", "it_per_s", "backtracks", "params", "image_size"):
+                "wall_s", "it_per_s", "backtracks", "params", "image_size", "early_stop"):
         assert key in meta, key
     assert meta["preset"] == "table1" and meta["config"]["preset"]["name"] == "table1"
     assert meta["params"] == 2217573 and meta["image_size"] == [SIDE, SIDE]
@@ -93,9 +93,13 @@ def test_writes_every_file_of_a_fit(files, capsys):
     assert output.dtype == np.float32 and output.shape == (SIDE, SIDE)
     rows = list(csv.DictReader(open(out / "trace.csv")))
     assert list(rows[0]) == ["iteration", "loss", "psnr_observed", "psnr_gt", "psnr_clean_gt",
-                            "psnr_ema_gt", "elapsed_s"]
+                            "psnr_ema_gt", "elapsed_s", "es_score", "es_iteration"]
     assert float(rows[-1]["psnr_gt"]) == metrics.psnr(output, load_image(files["gray"]))
-    assert "iter 4/4" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "iter 4/4" in err
+    # four iterations do not fill ES-WMV's window: every file is there, and the fit says so
+    assert meta["early_stop"]["detected_iteration"] is None and np.array_equal(np.load(out / "output_es.npy"), output)
+    assert "early stopping: no detection: 4 iterations do not fill a window of 100" in err
 
 
 def test_bernoulli_mask_drops_the_given_fraction_and_follows_the_seed(files, tmp_path):

@@ -47,6 +47,17 @@ def test_detection_is_the_lowest_score_and_final_after_exactly_the_patience():
     assert _run([3.0, 2.0, 2.5, 2.6, 1.0, 1.5, 1.6, 1.7], patience=3) == (8, 5, 5.0)
 
 
+def test_a_final_detection_no_longer_changes():
+    rule = Detection(3, torch.device("cpu"))
+    scores = [3.0, 2.0, 2.5, 2.6, 2.7, 1.0, 0.5]  # final after 5 (2 + 3); lower scores come later
+    finals = []
+    for it, score in enumerate(scores, start=1):
+        rule.update(torch.tensor(score, dtype=torch.float64), it, torch.full((1,), float(it)))
+        finals.append(rule.final(it))
+    assert finals == [False] * 4 + [True] * 3
+    assert int(rule.best_iteration) == 2 and float(rule.output[0]) == 2.0
+
+
 def test_detection_reads_the_device_only_where_it_could_be_final():
     rule = Detection(10, torch.device("cpu"))
     reads = []

@@ -165,6 +165,10 @@ def test_quick_mode_paper_report(quick_run):
     assert int(attrs["data-images"]) == 5, attrs  # figure 7, then curves and snapshots of 2 experiments
     assert attrs["data-images-loaded"] == attrs["data-images"], f"broken images: {attrs['data-broken']}"
     assert int(attrs["data-table1-rows"]) == 12
+    # beside the paper's output: the stop without the ground truth, the oracle peak, the gap
+    headers = attrs["data-table1-headers"].split("|")
+    assert {"Stopped without ground truth (gain)", "Stopped at (iteration)", "Peak during the fit (oracle)",
+            "Peak − stopped"} <= set(headers), headers
 
 
 @pytest.mark.e2e
@@ -176,6 +180,8 @@ def test_quick_studies_report_in_the_browser(quick_run, tmp_path):
     expected = " ".join(f"study-{s}" for s in STUDIES)
     assert attrs["data-studies"] == expected
     assert attrs["data-studies-complete"] == expected, attrs
+    assert {"stopped without ground truth", "peak during the fit (oracle)", "peak − stopped"} <= set(
+        attrs["data-study-headers"].split("|")), attrs["data-study-headers"]
     assert attrs["data-images-loaded"] == attrs["data-images"], f"broken images: {attrs['data-broken']}"
     html = report.read_text()
     for study in STUDIES:

@@ -66,8 +66,9 @@ class WindowVariance:
 
 class Detection:
     """The rule on the scores: the detected iteration is the one with the lowest score so far;
-    detection is final when ``patience`` iterations have passed without a lower one. Keeps the
-    output of the detected iteration."""
+    detection is final when ``patience`` iterations have passed without a lower one, and a
+    final detection no longer changes (ES-WMV stops there; a fit that goes on keeps it). Keeps
+    the output of the detected iteration."""
 
     def __init__(self, patience: int, device: torch.device):
         if patience < 1:
@@ -78,8 +79,11 @@ class Detection:
         self.last_score = torch.full((), math.nan, dtype=torch.float64, device=device)
         self.output = None  # the detected iteration's output, from the first score on
         self.check_at = patience  # the earliest iteration at which detection can be final
+        self.is_final = False
 
     def update(self, score: torch.Tensor, iteration: int, output: torch.Tensor) -> None:
+        if self.is_final:
+            return
         better = score < self.best_score
         self.best_score = torch.where(better, score, self.best_score)
         self.best_iteration = torch.where(better, iteration, self.best_iteration)
@@ -90,23 +94,28 @@ class Detection:
     def final(self, iteration: int) -> bool:
         """Whether detection is final after ``iteration``. Reads the device only from the first
         iteration at which it could be, and then at most once per improvement."""
+        if self.is_final:
+            return True
         if iteration < self.check_at:
             return False
         best = int(self.best_iteration)
         if best >= 0 and iteration - best >= self.patience:
+            self.is_final = True
             return True
         self.check_at = (best if best >= 0 else iteration) + self.patience
         return False
 
     def state_dict(self) -> dict:
         return {"best_score": self.best_score, "best_iteration": self.best_iteration,
-                "last_score": self.last_score, "output": self.output, "check_at": self.check_at}
+                "last_score": self.last_score, "output": self.output, "check_at": self.check_at,
+                "is_final": self.is_final}
 
     def load_state_dict(self, state: dict, device: torch.device) -> None:
         self.best_score, self.best_iteration, self.last_score = (
             state[k].to(device) for k in ("best_score", "best_iteration", "last_score"))
         self.output = None if state["output"] is None else state["output"].to(device)
         self.check_at = int(state["check_at"])
+        self.is_final = bool(state["is_final"])
 
 
 class EarlyStop:
@@ -118,12 +127,16 @@ class EarlyStop:
         self.detection = Detection(patience, device)
 
     def update(self, output: torch.Tensor, iteration: int) -> None:
-        """After iteration ``iteration`` (1-based), whose training output was ``output``."""
+        """After iteration ``iteration`` (1-based), whose training output was ``output``;
+        nothing once the detection is final."""
+        if self.detection.is_final:
+            return
         score = self.variance.push(output)
         if score is not None:
             self.detection.update(score, iteration, output)
 
     def final(self, iteration: int) -> bool:
+        """Whether detection is final after ``iteration``: call once per iteration."""
         return self.detection.final(iteration)
 
     def row(self) -> dict:
@@ -141,7 +154,7 @@ class EarlyStop:
         return {"window": self.variance.window, "patience": d.patience,
                 "detected_iteration": best if detected else None,
                 "score": float(d.best_score) if detected else None,
-                "final": detected and iteration - best >= d.patience,
+                "final": d.is_final,
                 "note": ("" if detected else f"no detection: {iteration} iterations do not fill "
                          f"a window of {self.variance.window}; output_es is the final output")}
 

@@ -291,7 +291,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
         for it in range(start + 1, s.iterations + 1):
             loss = run.train_step(it)
             progress.step()
-            ends_early = s.stop == "early" and early_stop.final(it)
+            ends_early = early_stop.final(it) and s.stop == "early"
             last = ends_early or it == s.iterations
             # --- below: only every few iterations (these synchronise) ---
             if s.backtrack == "full" and (it % s.backtrack_every == 0 or last):
