@@ -89,3 +89,6 @@ def test_main_runs_end_to_end_without_the_official_checkout(tmp_path, capsys):
     assert grid.main(argv) == 0  # every fit is on file: nothing runs again
     assert len(grid.read_fits(tmp_path / "work" / "fits.csv")) == 6
     assert "| toyimage | ours | ours | 3 | 0–2 |" in capsys.readouterr().out
+
+    assert grid.main([*argv, "--seeds", "1-2", "--table-only"]) == 0  # only the seeds asked for
+    assert "| toyimage | ours | ours | 2 | 1–2 |" in capsys.readouterr().out

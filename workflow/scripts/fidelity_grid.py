@@ -218,11 +218,12 @@ def append_fit(path: Path, row: dict) -> None:
         w.writerow(row)
 
 
-def scores_of(rows: list[dict], key: dict) -> dict[tuple[str, str], dict[int, float]]:
-    """{cell: {seed: PSNR}} of the rows that match ``key`` (image, crop, iterations, widths)."""
+def scores_of(rows: list[dict], key: dict, seeds: list[int]) -> dict[tuple[str, str], dict[int, float]]:
+    """{cell: {seed: PSNR}} of the rows of ``seeds`` that match ``key`` (image, crop,
+    iterations, widths)."""
     scores: dict[tuple[str, str], dict[int, float]] = {}
     for r in rows:
-        if all(r[k] == str(v) for k, v in key.items()):
+        if all(r[k] == str(v) for k, v in key.items()) and int(r["seed"]) in seeds:
             scores.setdefault((r["network"], r["loop"]), {})[int(r["seed"])] = float(r["psnr"])
     return scores
 
@@ -256,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--toy", action="store_true", help="tiny networks (2 scales of 8 channels), for tests")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", type=Path, default=Path("results/fidelity_grid"))
-    p.add_argument("--table-only", action="store_true", help="fit nothing: the table of WORK/fits.csv")
+    p.add_argument("--table-only", action="store_true",
+                   help="fit nothing: the table of the fits of --seeds in WORK/fits.csv")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -273,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         key = {"image": image, "crop": args.crop, "iterations": args.iterations, "widths": widths.name}
         if not args.table_only:
             run_image(args, widths, networks, cells, seeds, key, fits_csv)
-        print(f"{table(image, scores_of(read_fits(fits_csv), key), cells)}\n", flush=True)
+        print(f"{table(image, scores_of(read_fits(fits_csv), key, seeds), cells)}\n", flush=True)
     if args.official is None:
         print("official cells skipped: no --official checkout given")
     print(f"{machine()}, torch {torch.__version__}, {args.threads} thread(s); {args.crop} x {args.crop} "
@@ -290,7 +292,7 @@ def run_image(args, widths: Widths, networks: dict[str, Builder], cells: list[tu
     if args.data is None and not (work / "inputs" / key["image"] / "gt.png").is_file():
         raise SystemExit(f"no inputs for {key['image']} in {work / 'inputs'}: give --data to prepare them")
     inputs = prepare_inputs(args.data, key["image"], args.crop, work, args.threads)
-    done = scores_of(read_fits(fits_csv), key)
+    done = scores_of(read_fits(fits_csv), key, seeds)
     for seed in seeds:
         for network, loop in cells:
             if seed in done.get((network, loop), {}):
