@@ -2,6 +2,7 @@
 its cells run what they claim, its statistics are right, and it runs end to end without the
 official checkout."""
 
+import json
 import sys
 
 import numpy as np
@@ -36,7 +37,7 @@ def toy_inputs(tmp_path):
 
 
 def test_notebook_loop_is_deterministic_per_seed(toy_inputs):
-    run = lambda seed: grid.notebook_loop(grid.ours(grid.TOY), toy_inputs, seed, 5)  # noqa: E731
+    run = lambda seed: grid.notebook_loop(grid.ours(grid.TOY), toy_inputs, seed, 5)[0]  # noqa: E731
     np.testing.assert_array_equal(run(3), run(3))
     assert np.abs(run(3) - run(4)).max() > 1e-4
 
@@ -44,11 +45,12 @@ def test_notebook_loop_is_deterministic_per_seed(toy_inputs):
 def test_ours_loop_is_dip_fit(tmp_path):
     """The `ours` cell with our network gives `dip fit --preset table1`'s final image, bit for bit."""
     inputs = write_inputs(tmp_path / "inputs", 64)
-    ours = grid.ours_loop(grid.ours(grid.TABLE1), inputs, seed=2, iterations=2, widths=grid.TABLE1)
+    ours, backtracks = grid.ours_loop(grid.ours(grid.TABLE1), inputs, seed=2, iterations=2, widths=grid.TABLE1)
     assert dip_main(["fit", "--preset", "table1", "--image", str(inputs / "observed.png"),
                      "--mask", str(inputs / "mask.png"), "--seed", "2", "--iterations", "2",
                      "--snapshots", "", "--device", "cpu", "--out", str(tmp_path / "fit")]) == 0
     np.testing.assert_array_equal(ours, np.load(tmp_path / "fit" / "output.npy"))
+    assert backtracks == json.loads((tmp_path / "fit" / "meta.json").read_text())["backtracks"]
 
 
 def test_paired_contrast_on_known_numbers():
@@ -84,7 +86,7 @@ def test_main_runs_end_to_end_without_the_official_checkout(tmp_path, capsys):
     assert "| toyimage | ours | notebook | 3 | 0–2 |" in printed
     assert "| toyimage | ours/notebook − ours/ours | 3 |" in printed
     rows = grid.read_fits(tmp_path / "work" / "fits.csv")
-    assert len(rows) == 6
+    assert len(rows) == 6 and {r["backtracks"] for r in rows} == {"0"}
 
     assert grid.main(argv) == 0  # every fit is on file: nothing runs again
     assert len(grid.read_fits(tmp_path / "work" / "fits.csv")) == 6

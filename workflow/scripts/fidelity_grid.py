@@ -55,7 +55,7 @@ PRESET = get_preset("table1")
 NETWORKS = ("official", "ours")
 LOOPS = ("notebook", "ours")
 CELLS = tuple((net, loop) for net in NETWORKS for loop in LOOPS)
-FIELDS = ("image", "crop", "iterations", "widths", "network", "loop", "seed", "psnr", "seconds")
+FIELDS = ("image", "crop", "iterations", "widths", "network", "loop", "seed", "psnr", "backtracks", "seconds")
 
 Builder = Callable[[int], nn.Module]  # output channels -> a freshly drawn network
 
@@ -101,8 +101,9 @@ def official(checkout: Path, widths: Widths) -> Builder:
     return build
 
 
-def notebook_loop(build: Builder, inputs: Path, seed: int, iterations: int) -> np.ndarray:
-    """The restoration notebook's step, in its order of draws; returns the final image."""
+def notebook_loop(build: Builder, inputs: Path, seed: int, iterations: int) -> tuple[np.ndarray, int]:
+    """The restoration notebook's step, in its order of draws; returns the final image and
+    its number of backtracks (none: the step has no check)."""
     img = to_tensor(load_image(inputs / "gt.png"))
     mask = torch.from_numpy(load_mask(inputs / "mask.png").astype("float32"))[None, None]
     torch.manual_seed(seed)
@@ -115,12 +116,13 @@ def notebook_loop(build: Builder, inputs: Path, seed: int, iterations: int) -> n
         F.mse_loss(net(net_input) * mask, img * mask).backward()
         opt.step()
     with torch.no_grad():
-        return to_array(net(net_input))
+        return to_array(net(net_input)), 0
 
 
-def ours_loop(build: Builder, inputs: Path, seed: int, iterations: int, widths: Widths) -> np.ndarray:
+def ours_loop(build: Builder, inputs: Path, seed: int, iterations: int, widths: Widths
+              ) -> tuple[np.ndarray, int]:
     """`dip fit --preset table1` at ``widths`` on ``inputs``, with ``build``'s network drawn
-    from the fit's weight stream; returns the final image (output.npy)."""
+    from the fit's weight stream; returns the final image (output.npy) and the backtracks."""
     with tempfile.TemporaryDirectory() as out:
         request = fit_command.prepare(build_parser("fit").parse_args([
             "fit", "--preset", "table1", "--image", str(inputs / "observed.png"),
@@ -132,14 +134,15 @@ def ours_loop(build: Builder, inputs: Path, seed: int, iterations: int, widths: 
         net = build(request.preset.net.out_channels)
         result = fit(net, request.net_input, request.operator, request.target, out, request.settings,
                      gt=request.gt, log=lambda line: None)
-    return result.output
+    return result.output, result.backtracks
 
 
-def final_psnr(network: Builder, loop: str, inputs: Path, seed: int, iterations: int, widths: Widths) -> float:
-    """PSNR of one cell's final image against the crop."""
-    out = notebook_loop(network, inputs, seed, iterations) if loop == "notebook" else \
+def final_psnr(network: Builder, loop: str, inputs: Path, seed: int, iterations: int,
+               widths: Widths) -> tuple[float, int]:
+    """PSNR of one cell's final image against the crop, and the fit's backtracks."""
+    out, backtracks = notebook_loop(network, inputs, seed, iterations) if loop == "notebook" else \
         ours_loop(network, inputs, seed, iterations, widths)
-    return psnr(out, load_image(inputs / "gt.png"))
+    return psnr(out, load_image(inputs / "gt.png")), backtracks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,9 +301,9 @@ def run_image(args, widths: Widths, networks: dict[str, Builder], cells: list[tu
             if seed in done.get((network, loop), {}):
                 continue
             t0 = time.perf_counter()
-            score = final_psnr(networks[network], loop, inputs, seed, args.iterations, widths)
-            append_fit(fits_csv, {**key, "network": network, "loop": loop, "seed": seed,
-                                  "psnr": f"{score:.4f}", "seconds": f"{time.perf_counter() - t0:.1f}"})
+            score, backtracks = final_psnr(networks[network], loop, inputs, seed, args.iterations, widths)
+            append_fit(fits_csv, {**key, "network": network, "loop": loop, "seed": seed, "psnr": f"{score:.4f}",
+                                  "backtracks": backtracks, "seconds": f"{time.perf_counter() - t0:.1f}"})
             print(f"{key['image']} seed {seed} {network}/{loop}: {score:.2f} dB", file=sys.stderr, flush=True)
 
 
