@@ -8,6 +8,7 @@ import torch
 
 from dip.engine import precision
 from dip.engine.fit import FitRun, FitSettings, fit
+from dip.engine.early_stop import EarlyStop
 from dip.engine.state import FitState
 from dip.models.skip import SkipConfig, build_net, make_input
 from dip.physics.operators import Inpainting
@@ -115,7 +116,8 @@ def _one_step(execution: Execution, cfg=TINY) -> dict:
     s = FitSettings(iterations=1, lr=0.01, reg_noise_std=0.03, backtrack="off", execution=execution)
     memory_format = torch.channels_last if execution.channels_last else torch.contiguous_format
     net = net.to(memory_format=memory_format)
-    state = FitState(net, torch.optim.Adam(net.parameters(), lr=s.lr), torch.Generator().manual_seed(1))
+    state = FitState(net, torch.optim.Adam(net.parameters(), lr=s.lr), torch.Generator().manual_seed(1),
+                     EarlyStop(s.es_window, s.es_patience, torch.device("cpu")))
     run = FitRun(net, z.to(memory_format=memory_format), op, target, s, state, progress=None)
     loss = run.train_step(1)
     params = dict(net.named_parameters())

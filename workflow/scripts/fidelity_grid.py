@@ -1,6 +1,6 @@
 """Network x loop, side by side: the official `skip()` against ours, each trained by the
-restoration notebook's step and by `dip fit`, on the same prepared crops and seeds (issue 24;
-docs/fidelity.md).
+restoration notebook's step and by `dip fit`, on the same prepared crops and seeds
+(docs/fidelity.md).
 
 The cells:
 
