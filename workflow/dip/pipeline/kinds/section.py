@@ -5,14 +5,13 @@ scores the fits, and snapshots."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from ...spec.presets import get_preset
 from ...spec.tasks import get_task
 from .. import paths
 from ..variants import BASE
-from .shared import beside, fill, raw, registered
+from .shared import beside, fill, raw, registered, spec_args
 
 if TYPE_CHECKING:
     from ..plan import Fit, Plan
@@ -58,12 +57,8 @@ def inputs(plan: Plan, name: str) -> list[str]:
     return sorted({p for f in fits for p in (f["fit"], f["metrics"], f["inputs"]) if p} | set(published(plan, name)))
 
 
-def _args(section: dict) -> list[str]:
-    return ["--spec-json", json.dumps(section, separators=(",", ":"))]
-
-
 def args(plan: Plan, name: str) -> list[str]:
-    return _args(spec(plan, name))
+    return spec_args(spec(plan, name))
 
 
 def check(plan: Plan, name: str) -> None:

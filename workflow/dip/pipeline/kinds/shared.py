@@ -3,6 +3,7 @@ and the curves and snapshots several kinds show."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from ...errors import DipError
@@ -12,6 +13,11 @@ from ..variants import BASE
 
 if TYPE_CHECKING:
     from ..plan import Plan, Slot
+
+
+def spec_args(spec: dict) -> list[str]:
+    """A command's one argument: its spec as compact JSON (`dip section`, `dip study`)."""
+    return ["--spec-json", json.dumps(spec, separators=(",", ":"))]
 
 
 def fill(plan: Plan, template: str, name: str) -> str:

@@ -4,12 +4,11 @@ outputs while fitting (snapshots)."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from .. import paths
 from ..variants import BASE
-from .shared import fill, scored
+from .shared import fill, scored, spec_args
 
 if TYPE_CHECKING:
     from ..plan import Fit, Plan
@@ -54,12 +53,8 @@ def inputs(plan: Plan, name: str) -> list[str]:
     return sorted({s.fit.out_dir for s in slots} | {s.fit.metrics for s in scored(slots)})
 
 
-def _args(study: dict) -> list[str]:
-    return ["--spec-json", json.dumps(study, separators=(",", ":"))]
-
-
 def args(plan: Plan, name: str) -> list[str]:
-    return _args(spec(plan, name))
+    return spec_args(spec(plan, name))
 
 
 def check(plan: Plan, name: str) -> None:
@@ -71,5 +66,5 @@ def partial(plan: Plan, part: Plan, name: str, gone: set[Fit], files: dict[str, 
     study = spec(part, name)
     for v in study["variants"]:
         v["missing"] = [f"{s.image}/seed{s.seed}" for s in plan.slots_of(name, v["id"]) if s.fit in gone]
-    return [[COMMAND, *_args(study), "--out-json", files["study_json"], "--out-md", files["study_md"],
+    return [[COMMAND, *spec_args(study), "--out-json", files["study_json"], "--out-md", files["study_md"],
              "--out-png", files["study_png"]]]
