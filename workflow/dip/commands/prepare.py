@@ -60,17 +60,20 @@ _OPTIONS = {"mask": ("masked", "mask", "mask_bernoulli", "text_mask"), "noise": 
             "downscale": ("sr_factor",), "given": ("file",)}
 
 
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def _check(args, task: Task) -> None:
     """The task's own options are there, no other observation's; DipError naming them."""
     def given(name):
         value = getattr(args, name)
         return bool(value) if name == "file" else value is not None
 
-    flag = lambda name: "--" + name.replace("_", "-")  # noqa: E731
     own = _OPTIONS[task.observation]
     if not any(given(name) for name in own):
-        raise DipError(f"task {task.name} takes {' or '.join(map(flag, own))}")
-    foreign = [flag(n) for obs, names in _OPTIONS.items() if obs != task.observation for n in names if given(n)]
+        raise DipError(f"task {task.name} takes {' or '.join(map(_flag, own))}")
+    foreign = [_flag(n) for obs, names in _OPTIONS.items() if obs != task.observation for n in names if given(n)]
     if foreign:
         raise DipError(f"task {task.name} takes no {', '.join(foreign)}")
     if (args.gt is None) == (task.observation != "given"):

@@ -125,7 +125,8 @@ class FitState:
         self.iteration, self.trace, self.backtracks = ck["iteration"], ck["trace"], ck["backtracks"]
         self.elapsed_s = ck["elapsed_s"]
         self.nonfinite.fill_(ck["nonfinite"])
-        self.early_stop.load_state_dict(ck["early_stop"])
+        if "early_stop" in ck:  # a checkpoint written before the detector starts it afresh
+            self.early_stop.load_state_dict(ck["early_stop"])
         good = ck["good"]
         self.good = {**good, "net": {k: v.to(device) for k, v in good["net"].items()},
                      "ema": None if good["ema"] is None else good["ema"].to(device)}
