@@ -1,5 +1,5 @@
 """The rest of the paper end to end in quick mode: super-resolution, denoising, region
-inpainting, flash / no-flash and blind JPEG artefact removal, each target building its own
+inpainting, flash / no-flash, blind JPEG artefact removal and Figure 2, each target building its own
 report, every section with its table (none without a ground truth), figure and sentences,
 checked in headless Chromium."""
 
@@ -10,9 +10,11 @@ import pytest
 from browser import chromium, load_report
 from test_workflow import snakemake
 
+from dip.report.sections import STOP_HEADERS
+
 TARGETS = {"sr": ("sr_set5_x4", "sr_set14_x4", "sr_set5_x8", "sr_set14_x8"),
            "denoising": ("denoising",), "inpainting_regions": ("vase", "library"), "flash": ("flash",),
-           "dejpeg": ("dejpeg",)}
+           "dejpeg": ("dejpeg",), "figure2": ("figure2",)}
 UNSCORED = ("flash", "dejpeg")
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +46,8 @@ def test_each_target_reports_its_sections(run, target, tmp_path):
     assert attrs["data-images-loaded"] == attrs["data-images"], attrs["data-broken"]
     wanted = " ".join(f"section-{n}" for n in TARGETS[target])
     assert attrs["data-sections"] == attrs["data-sections-complete"] == wanted
+    if target in ("sr", "denoising"):  # beside the fixed count: what a stop without the ground truth keeps
+        assert "peak during the fit (oracle)" in html.read_text() and section["headers"][-3:] == STOP_HEADERS
     assert not (reports / "all").exists()  # `all` (Table 1, Figure 7) is not part of these
 
 
@@ -61,3 +65,14 @@ def test_every_denoising_fit_reads_the_images_one_noisy_draw(run):
     for fit in fits:
         meta = json.loads((fit / "meta.json").read_text())
         assert meta["config"]["image"] == f"{inputs[0].relative_to(run)}/observed.png"
+
+
+def test_figure2_fits_the_image_once_and_draws_each_noise_per_seed(run):
+    inputs = run / "data/inputs/quick"
+    assert [p.name for p in (inputs / "figure2/house").iterdir()] == ["seed0"]  # nothing drawn
+    for target in ("noisy", "shuffled", "uniform"):
+        a, b = ((inputs / f"figure2_{target}/house/seed{s}/observed.png").read_bytes() for s in (0, 1))
+        assert a != b, target
+    section = json.loads((run / "reports/quick/experiments/figure2/section.json").read_text())
+    assert [r["cells"][0] for r in section["rows"]] == [
+        "natural image", "image + noise", "image, pixels permuted", "U(0, 1) noise"]

@@ -156,3 +156,34 @@ def test_barbara_is_padded_like_the_notebook_in_paper_mode_only(config):
     assert pipeline.Plan(paper).fit_job("table1", "base", "barbara", 0).pixels == 514 * 514
     quick = {**config, "mode": "quick"}
     assert _args(quick, "table1", "barbara", 0).endswith("--seed 0 --crop 64")
+
+
+def test_figure2_targets_are_made_from_the_image(tmp_path):
+    grey = np.random.default_rng(1).integers(0, 256, (70, 80), dtype=np.uint8)
+    Image.fromarray(grey).save(tmp_path / "x.png")
+
+    def target(name, seed, *extra):
+        out = tmp_path / f"{name}{seed}"
+        prep = _run(["--task", "fitting", "--gt", str(tmp_path / "x.png"), "--target", name, *extra,
+                     "--seed", str(seed), "--crop", "64", "--out", str(out)])
+        assert prep["target"] == name and prep["ground_truth"] is False
+        assert sorted(p.name for p in out.iterdir()) == ["observed.png", "prep.json"]
+        return _u8(out / "observed.png")
+
+    natural = target("natural", 0)
+    assert np.array_equal(natural, grey[3:67, 8:72])
+    noisy = target("noisy", 0, "--noise-sigma", "25")
+    assert 15 < np.std(noisy.astype(float) - natural) < 30  # clipped sigma-25 noise
+    shuffled = target("shuffled", 0)
+    assert np.array_equal(np.sort(shuffled, None), np.sort(natural, None))  # the same values ...
+    assert np.mean(shuffled == natural) < 0.1                            # ... elsewhere
+    assert np.array_equal(shuffled, target("shuffled", 0)) and not np.array_equal(shuffled, target("shuffled", 1))
+    uniform = target("uniform", 0)
+    assert abs(uniform.mean() - 127.5) < 5 and uniform.min() < 5 and uniform.max() > 250
+    with pytest.raises(DipError, match="noisy takes --noise-sigma"):
+        target("noisy", 0)
+    with pytest.raises(DipError, match="takes no --noise-sigma"):
+        target("uniform", 0, "--noise-sigma", "25")
+    with pytest.raises(DipError, match="takes no --target"):
+        _run(["--task", "denoising", "--gt", str(tmp_path / "x.png"), "--noise-sigma", "25", "--target",
+              "noisy", "--seed", "0", "--out", str(tmp_path / "bad")])

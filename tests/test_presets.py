@@ -11,9 +11,10 @@ from dip.spec.presets import PRESETS, Preset, get_preset
 # supplementary material / paper-facts parameter counts; the U-Net and ResNet counts are those
 # of the official models/unet.py and models/resnet.py built with the library notebook's
 # arguments, and dejpeg's that of the official models/skip.py built as the denoising notebook's
-# deJPEG branch builds it
+# deJPEG branch builds it; figure2 is the Table-1 network
 EXPECTED_PARAMS = {
     "table1": 2217573,
+    "figure2": 2217573,
     "text_inpainting": 3002627,
     "region_inpainting": 2157955,
     "library_depth6": 2996467,

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import REPO
 from dip import pipeline
+from dip.errors import DipError
 from dip.physics import degrade
 from dip.pipeline import kinds, reports
 from test_pipeline import base_config, config  # noqa: F401 - the shared config fixtures
@@ -197,3 +198,33 @@ def test_a_partial_report_rebuilds_a_task_section_from_the_finished_fits(config)
     spec = json.loads(command[command.index("--spec-json") + 1])
     assert len(spec["fits"]) == 17 and all(f["fit"] != missing[0].out_dir for f in spec["fits"])
     assert "/partial/" in command[command.index("--out-json") + 1]
+
+
+def test_figure2_plans_the_four_targets_drawn_from_each_seed(config):
+    plan = pipeline.Plan(config)
+    members = plan.target("figure2")
+    fits = plan.fits_of_target("figure2")
+    assert len(members) == 4 and len(fits) == 12 and {plan.fits[f].iterations for f in fits} == {5000}
+    targets = {}
+    for name in members:
+        for slot in plan.slots_of(name):
+            args = plan.prepare_args(name, slot.image, slot.inputs.seed)
+            targets.setdefault(args[args.index("--target") + 1], set()).add(slot.inputs)
+            fit_args = plan.fit_args(plan.fits[slot.fit])
+            assert fit_args[fit_args.index("--trace-every") + 1] == "10" and "--gt" not in fit_args
+    assert sorted(targets) == ["natural", "noisy", "shuffled", "uniform"]
+    assert len(targets["natural"]) == 1  # nothing drawn: every seed fits the one image
+    assert all(len(targets[t]) == 3 for t in ("noisy", "shuffled", "uniform"))  # a draw per seed
+    spec = kinds.section.spec(plan, "figure2")
+    assert spec["task"] == "fitting" and len(spec["fits"]) == 12
+
+
+def test_figure2_refuses_a_missing_target_or_an_unknown_experiment_alongside(config):
+    bad = json.loads(json.dumps(config))
+    del bad["experiments"]["figure2_uniform"]["target"]
+    with pytest.raises(DipError, match="figure2_uniform.*takes `target`"):
+        pipeline.Plan(bad)
+    bad = json.loads(json.dumps(config))
+    bad["experiments"]["figure2"]["alongside"].append("figure2_missing")
+    with pytest.raises(DipError, match="alongside: no experiment 'figure2_missing'"):
+        pipeline.Plan(bad)

@@ -3,7 +3,8 @@
 The task (dip.spec.tasks) says how: a mask, noise or a downscale applied to the ground truth,
 or the registry's files taken as given (a flash / no-flash pair: observed.png is the no-flash
 photo, input.png the flash photo, the network's input; there is no gt.png and nothing is
-scored).
+scored), or a Figure-2 target made from the image (observed.png is what the network fits:
+the image, the image plus noise, its pixels permuted or white noise; nothing is scored).
 
 The ground truth goes through one crop/pad policy; a published masked input or mask file goes
 through the same window, so the mask stays aligned. Drawn masks (Bernoulli, text) and noise
@@ -24,7 +25,7 @@ from ..files.atomic import atomic_dir
 from ..files.hashes import sha256_file as _sha256
 from ..physics import degrade
 from ..physics import masks
-from ..spec.tasks import TASKS, Task, get_task
+from ..spec.tasks import TARGETS, TASKS, Task, get_task
 
 
 def add_arguments(p):
@@ -44,6 +45,8 @@ def add_arguments(p):
                       help="render sentence fragments covering this fraction (default 0.05)")
     p.add_argument("--noise-sigma", type=float, metavar="SIGMA",
                    help="noise: Gaussian noise, sigma on the 0..255 scale")
+    p.add_argument("--target", choices=TARGETS, help="target: what the network fits, made from "
+                   "--gt (noisy takes --noise-sigma; noisy, shuffled and uniform draw from --seed)")
     p.add_argument("--sr-factor", type=int, metavar="F",
                    help="downscale: Lanczos downscale by F (the ground truth cropped to a multiple of F)")
     p.add_argument("--seed", type=int, required=True, help="seed of drawn masks and noise")
@@ -55,9 +58,10 @@ def add_arguments(p):
     p.add_argument("--out", required=True, type=Path, help="output folder")
 
 
-#: The options of each observation; a task must be given its own and no other.
+#: The options of each observation; a task must be given its own and no other (the noisy
+#: target also takes --noise-sigma).
 _OPTIONS = {"mask": ("masked", "mask", "mask_bernoulli", "text_mask"), "noise": ("noise_sigma",),
-            "downscale": ("sr_factor",), "given": ("file",)}
+            "downscale": ("sr_factor",), "given": ("file",), "target": ("target",)}
 
 
 def _flag(name: str) -> str:
@@ -73,9 +77,12 @@ def _check(args, task: Task) -> None:
     own = _OPTIONS[task.observation]
     if not any(given(name) for name in own):
         raise DipError(f"task {task.name} takes {' or '.join(map(_flag, own))}")
-    foreign = [_flag(n) for obs, names in _OPTIONS.items() if obs != task.observation for n in names if given(n)]
+    allowed = set(own) | ({"noise_sigma"} if args.target == "noisy" else set())
+    foreign = [_flag(n) for names in _OPTIONS.values() for n in names if n not in allowed and given(n)]
     if foreign:
         raise DipError(f"task {task.name} takes no {', '.join(foreign)}")
+    if args.target == "noisy" and args.noise_sigma is None:
+        raise DipError("target noisy takes --noise-sigma")
     if (args.gt is None) == (task.observation != "given"):
         raise DipError(f"task {task.name} takes --gt" if task.observation != "given"
                        else f"task {task.name} has no ground truth: drop --gt")
@@ -116,6 +123,17 @@ def _inpainting(args, gt: np.ndarray, geo, seed: int, sources: dict) -> tuple[np
         "kind": "text", "holes": args.text_mask, "seed": seed}
 
 
+def _target(args, image: np.ndarray) -> np.ndarray:
+    """What a Figure-2 fit matches, made from the prepared image."""
+    if args.target == "noisy":
+        return degrade.add_noise(image, args.noise_sigma, args.seed)
+    if args.target == "shuffled":
+        return degrade.shuffle_pixels(image, args.seed)
+    if args.target == "uniform":
+        return degrade.uniform_noise(image.shape, args.seed)
+    return image
+
+
 def _given(args, task: Task, geo, sources: dict) -> dict[str, np.ndarray]:
     """The task's files as given, cut alike: {prepared file name: image}."""
     out, shape = {}, None
@@ -148,6 +166,9 @@ def prepare(args) -> dict:
         files["gt"] = geo.apply(raw)
         files["observed"] = degrade.add_noise(files["gt"], args.noise_sigma, args.seed)
         info.update(noise_sigma=args.noise_sigma)
+    elif task.observation == "target":
+        files["observed"] = _target(args, geo.apply(raw))
+        info.update(target=args.target, **({"noise_sigma": args.noise_sigma} if args.target == "noisy" else {}))
     elif task.observation == "downscale":
         geo = geo.modcrop(args.sr_factor)
         files["gt"] = geo.apply(raw)

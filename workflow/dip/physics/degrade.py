@@ -23,6 +23,19 @@ def add_noise(img: np.ndarray, sigma: float, seed: int) -> np.ndarray:
     return np.clip(img + noise, 0.0, 1.0).astype(np.float32)
 
 
+def shuffle_pixels(img: np.ndarray, seed: int) -> np.ndarray:
+    """The image's pixels in a random order from Generator(seed): the same values (and
+    histogram), no spatial structure. A colour pixel moves whole."""
+    h, w = img.shape[:2]
+    flat = img.reshape(h * w, -1)
+    return flat[np.random.default_rng(seed).permutation(h * w)].reshape(img.shape).astype(np.float32)
+
+
+def uniform_noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """White noise U(0, 1) from Generator(seed)."""
+    return np.random.default_rng(seed).uniform(0.0, 1.0, shape).astype(np.float32)
+
+
 def modcrop(img: np.ndarray, factor: int) -> np.ndarray:
     """Top-left crop to a multiple of `factor`: the convention of the Set5/Set14 ground truths
     the paper used (each is the top-left crop of the original HR image)."""

@@ -15,57 +15,15 @@ import json
 from dataclasses import dataclass, field
 
 from ..errors import DipError
-from ..physics.degrade import noise_seed
 from ..spec.network import size_problem
 from ..spec.presets import get_preset
 from ..spec.tasks import Task, get_task
 from . import paths
 from .images import ImageRef, resolve as resolve_image, size as image_size, source
 from .kinds import KINDS
+from .observations import MASK_ROLES, OBSERVATIONS, source_args
 from .settings import flags, network, resolve as resolve_settings
 from .variants import BASE, Variant, variants as experiment_variants
-
-#: Data roles `dip prepare` reads for a masked observation, by the experiment's mask kind.
-MASK_ROLES = {"authors": ("gt", "masked"), "published": ("gt", "mask"), "bernoulli": ("gt",)}
-_ROLE_OPTIONS = {"gt": "--gt", "masked": "--masked", "mask": "--mask"}
-
-
-def _masked(exp: Experiment, ref: ImageRef, task: Task, seed: int) -> tuple[tuple[str, ...], list[str], int]:
-    """The experiment's mask kind: the authors' masked image, a published mask, or a Bernoulli
-    mask drawn from the fit's seed."""
-    mask = exp.config.get("mask", "bernoulli")
-    if ref.local and mask == "authors":
-        raise DipError(f"experiment '{exp.name}', image '{ref.id}': a local image has no "
-                       "authors' mask; use mask: bernoulli, or give it a `mask` file")
-    roles = ("gt", "mask") if ref.local and ref.mask else MASK_ROLES[mask]
-    drawn = [] if len(roles) > 1 else ["--mask-bernoulli", str(float(exp.config.get("missing", 0.5)))]
-    return roles, drawn, seed
-
-
-def _noisy(exp: Experiment, ref: ImageRef, task: Task, seed: int) -> tuple[tuple[str, ...], list[str], int]:
-    """Gaussian noise drawn once per image, from the image's own seed (not the fit's)."""
-    sigma = float(exp.config.get("noise_sigma", 25))
-    return ("gt",), ["--noise-sigma", f"{sigma:g}"], noise_seed(ref.id, int(exp.config.get("noise_seed", 0)))
-
-
-def _downscaled(exp: Experiment, ref: ImageRef, task: Task, seed: int) -> tuple[tuple[str, ...], list[str], int]:
-    """The LR image of the preset's factor; nothing is drawn, so every seed shares it."""
-    return ("gt",), ["--sr-factor", str(get_preset(exp.preset).sr_factor)], 0
-
-
-def _given(exp: Experiment, ref: ImageRef, task: Task, seed: int) -> tuple[tuple[str, ...], list[str], int]:
-    """The task's files as the registry holds them; nothing is drawn."""
-    return tuple(role for role, _ in task.given), [], 0
-
-
-#: How the planner asks `dip prepare` for each observation (dip.spec.tasks.OBSERVATIONS): the
-#: registry roles it reads, its other arguments, and the seed of its draw.
-_OBSERVATIONS = {"mask": _masked, "noise": _noisy, "downscale": _downscaled, "given": _given}
-
-
-def _source_args(role: str, path: str) -> list[str]:
-    return [_ROLE_OPTIONS[role], path] if role in _ROLE_OPTIONS else ["--file", f"{role}={path}"]
-
 
 @dataclass(frozen=True, order=True)
 class Fit:
@@ -166,10 +124,13 @@ def is_quick(config: dict) -> bool:
     return config.get("mode", "paper") == "quick"
 
 
-def trace_every(config: dict) -> int:
-    """Metrics cadence K: every 50 iterations, or ten points a curve in quick mode (each point
-    costs two forward passes, a large share of a short fit)."""
-    return max(1, int(config["quick"]["iterations"]) // 10) if is_quick(config) else 50
+def trace_every(config: dict, exp: dict | None = None) -> int:
+    """Metrics cadence K: every 50 iterations (or the experiment's `trace_every`), or ten
+    points a curve in quick mode (each point costs two forward passes, a large share of a
+    short fit)."""
+    if is_quick(config):
+        return max(1, int(config["quick"]["iterations"]) // 10)
+    return int((exp or {}).get("trace_every", 50))
 
 
 class Plan:
@@ -237,10 +198,10 @@ class Plan:
 
     def _prep(self, exp: Experiment, ref: ImageRef, seed: int) -> PrepJob:
         task = get_task(get_preset(exp.preset).task)
-        roles, extra, seed = _OBSERVATIONS[task.observation](exp, ref, task, seed)
+        roles, extra, seed = OBSERVATIONS[task.observation](exp, ref, task, seed)
         sources = {role: source(self.config, ref, role) for role in roles}
         geometry, size = self._geometry(exp, ref, task)
-        args = ["--task", task.name, *(a for role, path in sources.items() for a in _source_args(role, path)),
+        args = ["--task", task.name, *(a for role, path in sources.items() for a in source_args(role, path)),
                 *extra, "--seed", str(int(seed)), *geometry]
         return PrepJob(Inputs(self.mode, exp.name, ref.id, seed), sources, args, size)
 
@@ -379,7 +340,7 @@ class Plan:
         args += [
             "--seed", str(job.fit.seed),
             "--device", self.config.get("device", "auto"),
-            "--trace-every", str(trace_every(self.config)),
+            "--trace-every", str(trace_every(self.config, self.experiment(job.fit.experiment).config)),
             "--snapshots", ",".join(map(str, job.snapshots)),
             # A rerun after a killed job (time limit, preemption) goes on from its last checkpoint.
             "--resume", "auto",

@@ -57,6 +57,11 @@ def pm(mean: float | None, std: float | None, digits: int = 2, missing: str = MI
     return number(mean, digits) + (f" ± {std:.{digits}f}" if std is not None else "")
 
 
+def psnr_at(psnr: float | None, iteration: float | None) -> str:
+    """'PSNR @ iteration' (the iteration often a mean over seeds); an en dash without one."""
+    return MISSING if psnr is None else f"{psnr:.2f} @ {iteration:.0f}"
+
+
 def k_of_n(k: int, n: int | None, what: str = "") -> str:
     """"k of n" (with ``what`` after it) where fewer than planned finished, else "k"."""
     suffix = f" {what}" if what else ""

@@ -9,7 +9,9 @@ sentences computed from the numbers, and a figure.
   image: the corrupted image, ours per network, the ground truth;
 - flash / no-flash: no ground truth, no numbers; both photos and ours;
 - blind JPEG artefact removal: no ground truth; how far ours moved from the compressed input;
-  the input, ours and the output average.
+  the input, ours and the output average;
+- fitting an image and noise (Figure 2, dip.report.fitting): the MSE against the iteration per
+  target, and how long each target takes to fit.
 
 A section is built from a spec (``dip section --spec-json``): the experiment, its task, its
 registry set (which selects the paper's numbers in dip.report.paper) and its fits, each with its
@@ -32,8 +34,10 @@ from ..scoring.evaluate import load_array, to_original, to_source_window
 from ..scoring.metrics import psnr, psnr_sr
 from . import paper
 from .aggregate import mean as average
-from .aggregate import mean_std, pm, stats
+from .aggregate import MISSING, mean_std, number, pm, psnr_at, stats
 from .figures import Panel, panel_rows, zoomed
+from .fitting import fitting_figure, fitting_table
+from .tables import stopping_summary
 
 
 def _by_image(fits: list[dict]) -> dict[str, list[dict]]:
@@ -62,6 +66,46 @@ def _compare(what: str, ours: float, spread: float | None, published: float | No
     else:
         where = f"beyond twice the seed spread ({spread:.2f} dB)"
     return f"{what}: ours {ours:.2f} dB against the paper's {published:.2f} dB, {abs(diff):.2f} dB {side}; {where}."
+
+
+#: The stopping columns beside a scored task's own: what ES-WMV kept without the ground truth,
+#: the traced peak (an oracle) and the gap, in the trace's PSNR (every channel, float).
+STOP_HEADERS = ["stopped w/o ground truth (PSNR @ it.)", "peak during the fit (oracle)", "peak − stopped"]
+
+
+def _stop(recs: list[dict]) -> dict:
+    """ES-WMV over the fits: the PSNR it kept and the fixed count's, its mean iteration, the
+    traced peak and the gap (empty where the fits have no detector)."""
+    summary = stopping_summary(dict(enumerate(recs)))
+    if not summary:
+        return {}
+    return {**summary, "es_psnr": average(r["output_es"]["psnr"] for r in recs),
+            "fixed_psnr": average(r["output"]["psnr"] for r in recs), "fits": len(recs),
+            "detected": sum(r["early_stop"].get("detected_iteration") is not None for r in recs)}
+
+
+def _stop_cells(stop: dict) -> list[str]:
+    if not stop:
+        return [MISSING] * len(STOP_HEADERS)
+    return [psnr_at(stop["es_psnr"], stop["es_iteration_mean"]),
+            psnr_at(stop["peak_psnr_mean"], stop["peak_iteration_mean"]), number(stop["peak_gap_mean"])]
+
+
+def _stop_sentence(label: str, stop: dict) -> list[str]:
+    """Where the ground-truth-free stop lands against the fixed count and the oracle peak."""
+    if not stop:
+        return []
+    if not stop["detected"]:
+        return [f"{label}: ES-WMV detected no stop in {stop['fits']} fit(s) (each shorter than its window "
+                "of outputs), so its output is the fixed count's."]
+    es, peak = stop["es_iteration_mean"], stop["peak_iteration_mean"]
+    when = "before" if es < peak else "after" if es > peak else "at"
+    return [f"{label}, stopped without the ground truth (ES-WMV, PSNR on every channel; {stop['detected']} "
+            f"of {stop['fits']} fits detected a stop): "
+            f"{stop['es_psnr']:.2f} dB at iteration {stop['es_iteration_mean']:.0f} on average, "
+            f"{stop['es_psnr'] - stop['fixed_psnr']:+.2f} dB against the fixed count's output and "
+            f"{stop['peak_gap_mean']:.2f} dB below the traced peak (an oracle, at iteration "
+            f"{stop['peak_iteration_mean']:.0f}: the stop comes {when} it)."]
 
 
 # super-resolution ------------------------------------------------------------------------------
@@ -97,11 +141,13 @@ def sr_table(spec: dict) -> dict:
             "bicubic_published": _published_bicubic((spec.get("published") or {}).get(image, {}),
                                                     first["inputs"], load_array(Path(first["fit"]) / "output.npy")),
             "paper": published.get("images", {}).get(image.rsplit("-", 1)[-1]),
+            "stop": _stop([read_json(f["metrics"]) for f in fits]),
         })
     cols = ("ours", "ours_float", "average", "bicubic", "bicubic_published")
     mean = {"image": "mean", "seeds": min(r["seeds"] for r in rows), "ours_sd": _seed_spread(per_seed),
             **{c: average((r[c] for r in rows), complete=True) for c in cols},
-            "paper": published.get("dip"), "paper_bicubic": published.get("bicubic")}
+            "paper": published.get("dip"), "paper_bicubic": published.get("bicubic"),
+            "stop": _stop([read_json(f["metrics"]) for f in spec["fits"]])}
     label = f"{spec['set']}"
     sentences = [_compare(f"{label}, mean PSNR (Y)", mean["ours"], mean["ours_sd"], mean["paper"])]
     if mean["bicubic"] is not None:
@@ -112,8 +158,9 @@ def sr_table(spec: dict) -> dict:
             text += f", the paper {mean['paper_bicubic']:.2f} dB"
         gain = mean["ours"] - mean["bicubic"]
         sentences.append(text + f"; ours is {abs(gain):.2f} dB {'above' if gain >= 0 else 'below'} our bicubic.")
+    sentences += _stop_sentence(label, mean["stop"])
     headers = ["image", "ours (8-bit)", "ours (float)", "output average", "bicubic (ours)",
-               "bicubic (published)", "paper"]
+               "bicubic (published)", "paper", *STOP_HEADERS]
     keys = ("ours", "ours_float", "average", "bicubic", "bicubic_published", "paper")
     return {"set": spec["set"], "headers": headers,
             "rows": [_cells(r, keys) for r in rows] + [_cells(mean, keys, mean=True)],
@@ -145,12 +192,13 @@ def denoising_table(spec: dict) -> dict:
         mean, sd = mean_std(single)
         rows.append({"image": image, "single": mean, "single_sd": sd, "seeds": len(fits),
                      "average": average(r["ema"]["psnr"] for r in recs),
-                     "two_runs": _two_run_average(fits)})
+                     "two_runs": _two_run_average(fits), "stop": _stop(recs)})
     keys = ("single", "average", "two_runs")
-    mean = {"image": "mean", "seeds": min(r["seeds"] for r in rows), "single_sd": _seed_spread(per_seed)}
+    mean = {"image": "mean", "seeds": min(r["seeds"] for r in rows), "single_sd": _seed_spread(per_seed),
+            "stop": _stop([read_json(f["metrics"]) for f in spec["fits"]])}
     for k in keys:
         mean[k] = average((r[k] for r in rows), complete=True)
-    paper_row = {"image": "paper", **{k: published.get(k) for k in keys}}
+    paper_row = {"image": "paper", **{k: published.get(k) for k in keys}, "stop": {}}
     sentences = []
     for key, what in (("single", "one fit"), ("average", "with the output average"),
                       ("two_runs", "averaging two fits")):
@@ -158,7 +206,8 @@ def denoising_table(spec: dict) -> dict:
             sentences.append(f"{spec['set']}, {what}: not measured (needs two seeds).")
         else:
             sentences.append(_compare(f"{spec['set']}, {what}", mean[key], mean["single_sd"], published.get(key)))
-    headers = ["image", "one fit", "output average", "two fits averaged"]
+    sentences += _stop_sentence(spec["set"], mean["stop"])
+    headers = ["image", "one fit", "output average", "two fits averaged", *STOP_HEADERS]
     return {"set": spec["set"], "headers": headers,
             "rows": [_cells(r, keys) for r in rows] + [_cells(mean, keys, mean=True),
                                                        _cells(paper_row, keys, mean=True)],
@@ -299,10 +348,13 @@ def flash_figure(spec: dict):
 # cells -----------------------------------------------------------------------------------------
 
 def _cells(row: dict, keys: tuple[str, ...], mean: bool = False) -> dict:
-    """A row as display text: the first key with ± its spread where there is one."""
+    """A row as display text: the first key with ± its spread where there is one, then the
+    stopping columns where the row has them."""
     cells = [row["image"]]
     for i, k in enumerate(keys):
         cells.append(pm(row.get(k), row.get(f"{k}_sd") if i == 0 else None))
+    if "stop" in row:
+        cells += _stop_cells(row["stop"])
     return {"mean": mean, "cells": cells}
 
 
@@ -321,6 +373,7 @@ LAYOUTS = {
     "regions": Layout(region_table, region_figure),
     "flash": Layout(flash_table, flash_figure),
     "dejpeg": Layout(dejpeg_table, dejpeg_figure),
+    "fitting": Layout(fitting_table, fitting_figure),
 }
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import DipError
 from ..files.jsonio import read_json
-from .aggregate import mean, number, pm, stats
+from .aggregate import mean, number, pm, psnr_at, stats
 
 #: What the study tables and conclusion read from metrics.json: the paper-defined output.
 SCORE = "output"
@@ -207,8 +207,8 @@ def table_rows(summary: dict) -> list[list[str]]:
                 continue
             rows.append([v["label"], image, pm(r["psnr_mean"], r["psnr_std"], missing="unavailable"),
                          pm(r["ssim_mean"], r["ssim_std"], missing="unavailable"),
-                         number(r["final_psnr"]), _at(r["es_psnr"], r["es_iteration"]),
-                         _at(r["best_psnr"], r["best_iteration"]), _gap(r["best_psnr"], r["es_psnr"])])
+                         number(r["final_psnr"]), psnr_at(r["es_psnr"], r["es_iteration"]),
+                         psnr_at(r["best_psnr"], r["best_iteration"]), _gap(r["best_psnr"], r["es_psnr"])])
         if len(v["images"]) > 1:
             having = sum(r["psnr_mean"] is not None for r in v["images"])
             lacking = any(not r["seeds"] for r in v["images"])
@@ -217,11 +217,6 @@ def table_rows(summary: dict) -> list[list[str]]:
                          number(v["final_psnr"]), number(v["es_psnr"]), number(v["best_psnr"]),
                          _gap(v["best_psnr"], v["es_psnr"])])
     return rows
-
-
-def _at(psnr: float | None, iteration: float | None) -> str:
-    """'PSNR @ iteration' (the iteration a mean over seeds)."""
-    return "–" if psnr is None else f"{psnr:.2f} @ {iteration:.0f}"
 
 
 def _gap(peak: float | None, stopped: float | None) -> str:

@@ -18,7 +18,7 @@ from ..errors import DipError
 from ..scoring.metrics import psnr
 from ..spec.outputs import OUTPUTS
 from . import paper
-from .aggregate import k_of_n, number, pm, stats
+from .aggregate import k_of_n, number, pm, psnr_at, stats
 from .aggregate import mean as average
 
 #: CSV columns, in order. `image` is "mean" on the last row.
@@ -90,7 +90,7 @@ def _improvement(prefix: str, ours: dict[int, dict], theirs: dict[int, dict]) ->
             f"{prefix}_gain_mean": gains.get("mean"), f"{prefix}_gain_std": gains.get("std")}
 
 
-def _stopping(recs: dict[int, dict]) -> dict:
+def stopping_summary(recs: dict[int, dict]) -> dict:
     """Over seeds: the iteration ES-WMV kept (the last one where it detected none), the traced
     peak of the paper's output (an oracle: it needs the ground truth) with its iteration, and
     the gap between the peak and what was kept."""
@@ -152,7 +152,7 @@ def table1_rows(metrics: list[dict], published_dip: dict[str, float] | None = No
             row.update(_improvement("fullbt", recs, fullbt.get(image, {})))
             if all("output_es" in r for r in recs.values()):
                 row.update(_improvement("es", recs, recs))
-                row.update(_stopping(recs))
+                row.update(stopping_summary(recs))
             try:
                 row.update(
                     backtracks=sum(int(r.get("backtracks") or 0) for r in recs.values()),
@@ -280,7 +280,7 @@ DISPLAY = (
     *((f"{name} (gain)", lambda r, p=prefix: improvement_cell(r, p))
       for prefix, (_, name) in IMPROVEMENTS.items()),
     ("Stopped at (iteration)", lambda r: number(r["es_iteration_mean"], digits=0)),
-    ("Peak during the fit (oracle)", lambda r: _at(r["peak_psnr_mean"], r["peak_iteration_mean"])),
+    ("Peak during the fit (oracle)", lambda r: psnr_at(r["peak_psnr_mean"], r["peak_iteration_mean"])),
     ("Peak − stopped", lambda r: number(r["peak_gap_mean"])),
     ("Backtracks", lambda r: "" if r["image"] == "mean" or r["backtracks"] is None else str(r["backtracks"])),
     ("DIP paper", lambda r: number(r["paper_dip"])),
@@ -289,10 +289,6 @@ DISPLAY = (
     ("Papyan published", lambda r: number(r["published_papyan_psnr"])),
     ("Ours − paper", lambda r: number(r["diff_vs_paper"], signed=True)),
 )
-
-
-def _at(psnr: float | None, iteration: float | None) -> str:
-    return "–" if psnr is None else f"{psnr:.2f} @ {iteration:.0f}"
 
 
 def to_markdown(rows: list[dict], mode: str) -> str:

@@ -134,6 +134,17 @@ _ALL = [
         backtrack="official",
     ),
     Preset(
+        name="figure2",
+        description="The Table-1 network fitted to an image, the image plus noise, its pixels "
+                    "permuted, and white noise (Fig. 2)",
+        task="fitting", net=_skip5(32, 1, 4, "bilinear"), input="noise", input_depth=32,
+        lr=0.01, iterations=5000, reg_noise_std=0.0, ema_weight=0.99, sr_factor=None,
+        crop_multiple=64, snapshots=(10, 100, 1000, 5000),
+        source="paper, Fig. 2: the Table-1 network (skip 128/128/4, bilinear) and Adam; the paper "
+               "states no learning rate, input noise or length: LR 0.01 as the other notebooks, no "
+               "reg noise (plain fitting), 5000 iterations are ours",
+    ),
+    Preset(
         name="flash",
         description="Flash / no-flash reconstruction: the flash image is the input (Fig. 9)",
         task="flash",

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from ..errors import DipError
 
 #: How `dip prepare` makes observed.png: a mask applied to the ground truth, Gaussian noise
-#: added to it, a Lanczos downscale of it, or the registry's files taken as they are.
-OBSERVATIONS = ("mask", "noise", "downscale", "given")
+#: added to it, a Lanczos downscale of it, the registry's files taken as they are, or one of
+#: TARGETS made from the image (the paper's Figure 2).
+OBSERVATIONS = ("mask", "noise", "downscale", "given", "target")
+#: What a "target" observation fits (Figure 2): the image itself, the image plus Gaussian
+#: noise, the image's pixels randomly permuted, or U(0, 1) white noise of the image's shape.
+TARGETS = ("natural", "noisy", "shuffled", "uniform")
 #: The forward models of dip.physics.operators, by name.
 OPERATORS = ("mask", "downsample", "identity")
 #: "psnr": PSNR and SSIM against gt.png; "sr": also the super-resolution protocol (PSNR on Y
@@ -58,6 +62,8 @@ TASKS: dict[str, Task] = {t.name: t for t in (
          given=(("noflash", "observed"), ("flash", "input")), section="flash"),
     Task("dejpeg", "JPEG artefact removal", observation="given", operator="identity", scoring="none",
          given=(("observed", "observed"),), section="dejpeg"),
+    Task("fitting", "fitting an image and noise (Figure 2)", observation="target", operator="identity",
+         scoring="none", section="fitting"),
 )}
 
 

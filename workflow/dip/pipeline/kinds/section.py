@@ -1,12 +1,14 @@
 """``report: section``: a task's section (`dip section`), laid out as its task says
 (dip.spec.tasks): a table beside the paper's numbers where the task has one (super-resolution,
 denoising, region inpainting), and a figure of the fits; with curves where a ground truth
-scores the fits, and snapshots."""
+scores the fits, and snapshots. ``alongside: [experiment, ...]`` adds those experiments' base fits
+to the section's (Figure 2: the image's fits beside the noise targets' fits)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...errors import DipError
 from ...spec.presets import get_preset
 from ...spec.tasks import get_task
 from .. import paths
@@ -30,9 +32,12 @@ def spec(plan: Plan, name: str) -> dict:
     with its inputs, the published bicubic images where registered, and the figure's image."""
     exp = plan.experiment(name)
     task = get_task(get_preset(exp.preset).task)
+    labels = {(name, v.id): exp.preset if v.id == BASE and not v.named else v.label for v in exp.variants}
     slots = [s for s in plan.slots_of(name) if s.experiment == name]
+    for other in exp.config.get("alongside") or []:
+        slots += [s for s in plan.slots_of(other, BASE) if s.experiment == other]
+        labels[(other, BASE)] = other
     images = list(dict.fromkeys(s.image for s in slots))
-    labels = {v.id: exp.preset if v.id == BASE and not v.named else v.label for v in exp.variants}
     bicubic = {}
     if task.scoring == "sr":
         for image in images:
@@ -41,7 +46,7 @@ def spec(plan: Plan, name: str) -> dict:
     return {
         "experiment": name, "mode": plan.mode, "task": task.name,
         "set": exp.images[0].set or exp.images[0].name, "figure": images[0],
-        "fits": [{"image": s.image, "seed": s.seed, "variant": labels[s.variant], "fit": s.fit.out_dir,
+        "fits": [{"image": s.image, "seed": s.seed, "variant": labels[(s.experiment, s.variant)], "fit": s.fit.out_dir,
                   "metrics": s.fit.metrics if s.ground_truth else None, "inputs": s.inputs.dir}
                  for s in slots],
         "published": bicubic,
@@ -62,7 +67,10 @@ def args(plan: Plan, name: str) -> list[str]:
 
 
 def check(plan: Plan, name: str) -> None:
-    """Every task has a section."""
+    """Every task has a section; the experiments it shows beside its own run in this mode."""
+    for other in plan.experiment(name).config.get("alongside") or []:
+        if other not in plan.experiments:
+            raise DipError(f"experiment '{name}', alongside: no experiment '{other}' in {plan.mode} mode")
 
 
 def partial(plan: Plan, part: Plan, name: str, gone: set[Fit], files: dict[str, str]) -> list[list[str]]:
