@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dip.engine.early_stop import Detection, EarlyStop, WindowVariance, memory_bytes
+from dip.engine.early_stop import Detection, EarlyStop, WindowVariance, memory_bytes, window_stride
 from dip.engine.fit import FitSettings, fit
 from dip.engine.signals import Stopped
 from dip.models.skip import SkipConfig, build_net, make_input
@@ -121,9 +121,16 @@ def test_a_short_fit_has_every_file_and_says_nothing_was_detected(tmp_path):
     assert np.array_equal(res.output_es, res.output)
 
 
-def test_a_resumed_fit_detects_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch):
+#: A budget that holds the toy fit's window of 5 outputs of 16 x 16 whole, and one that holds
+#: a quarter of it (every second pixel down and across).
+WHOLE, QUARTER = 1.0, 5 * 4 * 8 * 8 / 2**20
+
+
+@pytest.mark.parametrize("budget", [WHOLE, QUARTER])
+def test_a_resumed_fit_detects_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch, budget):
     net, z, target = _problem()
-    whole = fit(net, z, Identity(), target, tmp_path / "whole", _settings(stop="early", iterations=200))
+    settings = _settings(stop="early", iterations=200, es_memory_mb=budget)
+    whole = fit(net, z, Identity(), target, tmp_path / "whole", settings)
 
     import dip.engine.fit as fit_module
 
@@ -140,12 +147,12 @@ def test_a_resumed_fit_detects_exactly_as_an_uninterrupted_one(tmp_path, monkeyp
     net, z, target = _problem()
     monkeypatch.setattr(fit_module.FitRun, "train_step", interrupted)
     with pytest.raises(Stopped):
-        fit(net, z, Identity(), target, tmp_path / "cut", _settings(stop="early", iterations=200))
+        fit(net, z, Identity(), target, tmp_path / "cut", settings)
     monkeypatch.setattr(fit_module.FitRun, "train_step", real)
     net, z, target = _problem()
-    resumed = fit(net, z, Identity(), target, tmp_path / "cut", _settings(stop="early", iterations=200),
-                  resume=True)
+    resumed = fit(net, z, Identity(), target, tmp_path / "cut", settings, resume=True)
     assert resumed.early_stop == whole.early_stop
+    assert whole.early_stop["window_stride"] == (1 if budget == WHOLE else 2)
     assert resumed.iterations == whole.iterations
     assert np.array_equal(resumed.output_es, whole.output_es)
 
@@ -155,3 +162,18 @@ def test_the_detector_memory_is_the_window_of_float32_images():
     stop = EarlyStop(4, 10, torch.device("cpu"))
     stop.update(torch.zeros(1, 3, 8, 8), 1)
     assert stop.variance.images.nbytes == 4 * 3 * 64 * 4
+
+
+def test_a_window_over_its_budget_keeps_every_s_th_pixel():
+    # 100 colour outputs of 512 x 512 (315 MB) fit the default 512 MiB whole; of 1024 x 1024 not
+    assert window_stride(100, (1, 3, 512, 512), 512 * 2**20) == 1
+    assert window_stride(100, (1, 3, 1024, 1024), 512 * 2**20) == 2
+    assert window_stride(100, (1, 3, 1024, 1024), None) == 1
+    assert memory_bytes(100, 3, 1024, 1024, 512 * 2**20) == 408 * 3 * 512 * 512 + 4 * 3 * 1024 * 1024
+    window = WindowVariance(4, max_bytes=4 * 4 * 3 * 4 * 4)  # room for 4 x 4 of the 8 x 8 images
+    images = torch.rand(6, 1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    scores = [window.push(x) for x in images]
+    assert window.stride == 2 and window.images.shape == (4, 1, 3, 4, 4)
+    brute = WindowVariance(4)
+    expected = [brute.push(x[..., ::2, ::2]) for x in images]
+    assert torch.equal(scores[-1], expected[-1])

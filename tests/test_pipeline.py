@@ -96,7 +96,7 @@ def test_every_setting_in_the_config_reaches_the_fit_command(config):
               "channels_down": [16, 32, 64, 128, 128], "channels_up": 96, "channels_skip": [0, 4, 8, 16, 16],
               "kernel_down": 5, "kernel_up": 3, "kernel_skip": 3, "upsample": "nearest",
               "downsample": "avg", "pad": "zero", "conv_1x1": False, "legacy": True,
-              "stop": "early", "es_window": 50, "es_patience": 300, "precision": "fast"}
+              "stop": "early", "es_window": 50, "es_patience": 300, "es_memory_mb": 64, "precision": "fast"}
     assert set(values) == set(KEYS)
     expected = {"channels_down": "16,32,64,128,128", "channels_skip": "0,4,8,16,16"}
     for key, value in values.items():
@@ -241,7 +241,7 @@ def test_dip_fit_accepts_every_flag_the_planner_writes(config):
               "channels_up": 16, "channels_skip": 0, "kernel_down": 5, "kernel_up": 3,
               "kernel_skip": 1, "upsample": "nearest", "downsample": "max", "pad": "zero",
               "conv_1x1": False, "legacy": True, "backtrack": "full", "precision": "fast",
-              "stop": "early", "es_window": 50, "es_patience": 300}
+              "stop": "early", "es_window": 50, "es_patience": 300, "es_memory_mb": 64.5}
     assert set(values) == set(KEYS)
     plan = pipeline.Plan(one(config, **values))
     args = parser.parse_args([*plan.fit_args(plan.fit_job("solo", "base", "house", 0)), "--out", "x"])
@@ -251,7 +251,8 @@ def test_dip_fit_accepts_every_flag_the_planner_writes(config):
         [16], [0], 5, 3, 1)
     assert (args.upsample, args.downsample, args.pad, args.conv_1x1, args.legacy, args.backtrack) == (
         ["nearest"], "max", "zero", False, True, "full")
-    assert (args.precision, args.stop, args.es_window, args.es_patience) == ("fast", "early", 50, 300)
+    assert (args.precision, args.stop, args.es_window, args.es_patience, args.es_memory_mb) == (
+        "fast", "early", 50, 300, 64.5)
 
 
 def test_an_experiment_runs_only_in_its_modes_and_a_table_reads_its_companion(config):

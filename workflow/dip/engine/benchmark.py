@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..models.skip import build_net, count_params, make_input
 from ..physics.operators import build_operator
-from ..spec.overrides import ES_PATIENCE, ES_WINDOW
+from ..spec.overrides import ES_MEMORY_MB, ES_PATIENCE, ES_WINDOW
 from ..spec.tasks import get_task
 from .devices import device_name, resolve_device, synchronize
 from .early_stop import EarlyStop
@@ -74,7 +74,7 @@ class _Path:
                  early_stop: bool = False):
         self.execution, self.device, self.preset = execution, device, preset
         # the detector every fit runs (dip.engine.early_stop), with its default window
-        self.early_stop = EarlyStop(ES_WINDOW, ES_PATIENCE, device) if early_stop else None
+        self.early_stop = EarlyStop(ES_WINDOW, ES_PATIENCE, device, ES_MEMORY_MB * 2**20) if early_stop else None
         self.steps = 0
         apply_backend_flags(execution)
         torch.manual_seed(seed)

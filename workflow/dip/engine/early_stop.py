@@ -11,7 +11,9 @@ a running sum of its images and their squared norms (float64, so that adding and
 images does not drift), so each iteration costs a few passes over one image, whatever W is.
 The host reads the detection only when it could have become final (``final``) and at trace
 rows. Memory (``memory_bytes``): W images of float32 in the window, plus the sum (float64)
-and the detected output.
+and the detected output. A window that would take more than its budget keeps every s-th
+pixel down and across, the smallest s that fits (``window_stride``); at the paper's sizes the
+default budget keeps every pixel (docs/early-stopping.md, "Memory").
 """
 
 from __future__ import annotations
@@ -21,33 +23,58 @@ import math
 import torch
 
 
+def window_stride(window: int, shape: tuple[int, ...], max_bytes: float | None, element_size: int = 4) -> int:
+    """The smallest stride s at which ``window`` images of ``shape`` (…, H, W), sampled every
+    s-th pixel down and across, take at most ``max_bytes`` (1 without a budget)."""
+    *rest, height, width = shape
+    if max_bytes is None:
+        return 1
+    stride = 1
+    while (window * element_size * math.prod(rest) * math.ceil(height / stride) * math.ceil(width / stride)
+           > max_bytes and stride < min(height, width)):
+        stride += 1
+    return stride
+
+
 class WindowVariance:
     """The variance of the last ``window`` images pushed (one image at a time); its buffers
-    take the first image's shape and device."""
+    take the first image's shape and device.
 
-    def __init__(self, window: int):
+    ``stride`` keeps every stride-th pixel down and across (stride² less memory); without one,
+    the first image's shape and ``max_bytes`` choose it (``window_stride``). ``storage`` is the
+    dtype the window holds; the running sums take each image as stored, so what is added is
+    exactly what is later removed."""
+
+    def __init__(self, window: int, stride: int | None = None, storage: torch.dtype = torch.float32,
+                 max_bytes: float | None = None):
         if window < 2:
             raise ValueError(f"the window needs at least 2 images, got {window}")
-        self.window = window
+        if stride is not None and stride < 1:
+            raise ValueError(f"the stride must be at least 1, got {stride}")
+        self.window, self.stride, self.storage, self.max_bytes = window, stride, storage, max_bytes
         self.pushed = 0  # images pushed so far; slot pushed % window is the oldest
         self.images = self.norms = self.total = None
 
     def _allocate(self, image: torch.Tensor) -> None:
-        self.images = torch.zeros((self.window, *image.shape), device=image.device)
+        self.images = torch.zeros((self.window, *image.shape), dtype=self.storage, device=image.device)
         self.norms = torch.zeros(self.window, dtype=torch.float64, device=image.device)
         self.total = torch.zeros(image.shape, dtype=torch.float64, device=image.device)
 
     def push(self, image: torch.Tensor) -> torch.Tensor | None:
         """Add ``image`` (dropping the oldest once full); the score once the window is full."""
+        if self.stride is None:
+            self.stride = window_stride(self.window, tuple(image.shape), self.max_bytes,
+                                        torch.empty((), dtype=self.storage).element_size())
+        image = image.detach()[..., ::self.stride, ::self.stride].to(self.storage)
         if self.images is None:
             self._allocate(image)
         slot = self.pushed % self.window
         if self.pushed >= self.window:
             self.total -= self.images[slot].double()
-        x = image.detach().double()
+        x = image.double()
         self.total += x
         self.norms[slot] = (x * x).sum()
-        self.images[slot].copy_(image.detach())
+        self.images[slot].copy_(image)
         self.pushed += 1
         if self.pushed < self.window:
             return None
@@ -56,10 +83,13 @@ class WindowVariance:
         return (spread / (self.window * self.total.numel())).clamp_min(0.0)
 
     def state_dict(self) -> dict:
-        return {"images": self.images, "norms": self.norms, "total": self.total, "pushed": self.pushed}
+        return {"images": self.images, "norms": self.norms, "total": self.total, "pushed": self.pushed,
+                "stride": self.stride}
 
     def load_state_dict(self, state: dict, device: torch.device) -> None:
         self.pushed = int(state["pushed"])
+        if self.pushed:  # a window saved before strides existed kept every pixel
+            self.stride = state.get("stride") or 1
         if state["images"] is not None:
             self.images, self.norms, self.total = (state[k].to(device) for k in ("images", "norms", "total"))
 
@@ -121,9 +151,9 @@ class Detection:
 class EarlyStop:
     """ES-WMV on a fit's training outputs: the window and the rule together."""
 
-    def __init__(self, window: int, patience: int, device: torch.device):
+    def __init__(self, window: int, patience: int, device: torch.device, max_bytes: float | None = None):
         self.device = device
-        self.variance = WindowVariance(window)
+        self.variance = WindowVariance(window, max_bytes=max_bytes)
         self.detection = Detection(patience, device)
 
     def update(self, output: torch.Tensor, iteration: int) -> None:
@@ -151,7 +181,7 @@ class EarlyStop:
         d = self.detection
         best = int(d.best_iteration)
         detected = best >= 0
-        return {"window": self.variance.window, "patience": d.patience,
+        return {"window": self.variance.window, "window_stride": self.variance.stride, "patience": d.patience,
                 "detected_iteration": best if detected else None,
                 "score": float(d.best_score) if detected else None,
                 "final": d.is_final,
@@ -170,8 +200,9 @@ class EarlyStop:
         self.detection.load_state_dict(state["detection"], self.device)
 
 
-def memory_bytes(window: int, channels: int, height: int, width: int) -> int:
-    """What the detector holds for a fit: the window's images (float32), their sum (float64)
-    and the detected output (float32)."""
-    pixels = channels * height * width
-    return (window * 4 + 8 + 4) * pixels
+def memory_bytes(window: int, channels: int, height: int, width: int, max_bytes: float | None = None) -> int:
+    """What the detector holds for a fit: the window's images (float32) and their sum
+    (float64), at the stride ``max_bytes`` gives, and the detected output (float32)."""
+    stride = window_stride(window, (channels, height, width), max_bytes)
+    sampled = channels * math.ceil(height / stride) * math.ceil(width / stride)
+    return (window * 4 + 8) * sampled + 4 * channels * height * width

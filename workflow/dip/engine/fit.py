@@ -51,7 +51,7 @@ from ..files.atomic import atomic_path
 from ..models.skip import count_params
 from ..scoring import metrics
 from ..spec.outputs import OUTPUTS
-from ..spec.overrides import BACKTRACK_MODES, ES_PATIENCE, ES_WINDOW, STOP_MODES
+from ..spec.overrides import BACKTRACK_MODES, ES_MEMORY_MB, ES_PATIENCE, ES_WINDOW, STOP_MODES
 from .devices import device_name
 from .early_stop import EarlyStop
 from .precision import Execution, apply_backend_flags, compiled, optimizer
@@ -85,6 +85,7 @@ class FitSettings:
     fail_at_iteration: int | None = None  # raise InjectedFailure after this iteration
     es_window: int = ES_WINDOW      # ES-WMV (dip.engine.early_stop): outputs in the variance window
     es_patience: int = ES_PATIENCE  # ... and iterations without a lower score before detection is final
+    es_memory_mb: float = ES_MEMORY_MB  # ... and the most its window may take (strided beyond)
     stop: str = "fixed"             # one of STOP_MODES: "early" ends the fit when detection is final
 
 
@@ -251,13 +252,15 @@ def _peak_gpu_memory_mb(device: torch.device) -> float | None:
 def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: torch.Tensor,
         out_dir: str | Path, settings: FitSettings, gt: np.ndarray | None = None,
         resume: bool = False, info: dict | None = None,
-        log: Callable[[str], None] = to_stderr) -> FitResult:
+        log: Callable[[str], None] = to_stderr, detector: EarlyStop | None = None) -> FitResult:
     """Fit ``net`` so that ``operator(net(net_input))`` matches ``target``; write the fit's files.
 
     Everything runs on ``net_input``'s device, in fp32 or on the path ``settings.execution``
     names. ``gt`` (an array like the output) only feeds the trace. ``info`` goes into
     meta.json as given (config, preset, seed). With ``resume`` the loop continues from
     ``out_dir/checkpoint.pt``; on the CPU the result is bit-identical to an uninterrupted run.
+    ``detector`` replaces the ES-WMV detector the settings give (a measurement that watches
+    other windows on the same fit).
     """
     s = settings
     _check_settings(s)
@@ -273,7 +276,7 @@ def fit(net: nn.Module, net_input: torch.Tensor, operator: nn.Module, target: to
 
     noise_gen = torch.Generator(device=device)
     noise_gen.manual_seed(stream_seeds(s.seed).noise)
-    early_stop = EarlyStop(s.es_window, s.es_patience, device)
+    early_stop = detector or EarlyStop(s.es_window, s.es_patience, device, max_bytes=s.es_memory_mb * 2**20)
     state = FitState(net, optimizer(net.parameters(), s.lr, s.execution), noise_gen, early_stop)
     if resume:
         state.load(load_checkpoint(out_dir / CHECKPOINT))

@@ -73,6 +73,7 @@ def loop_values(preset: Preset, values: dict) -> dict:
         "stop": values.get("stop", "fixed"),
         "es_window": int(values.get("es_window", overrides.ES_WINDOW)),
         "es_patience": int(values.get("es_patience", overrides.ES_PATIENCE)),
+        "es_memory_mb": float(values.get("es_memory_mb", overrides.ES_MEMORY_MB)),
     }
 
 
