@@ -20,7 +20,7 @@ def _fit(root, target, seed, decay):
     fit.mkdir(parents=True)
     save_image(inputs / "observed.png", np.random.default_rng(seed).random((16, 16)))
     (inputs / "prep.json").write_text(json.dumps({"target": target, "size": [16, 16], "noise_sigma": 25}))
-    (fit / "meta.json").write_text(json.dumps({"params": 1234, "config": {
+    (fit / "meta.json").write_text(json.dumps({"params": 1234, "preset": "figure2", "config": {
         "iterations": 1000, "lr": 0.01, "reg_noise_std": 0.0, "trace_every": 10}}))
     with open(fit / "trace.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -46,6 +46,7 @@ def test_the_table_times_each_target_to_the_stated_mse(tmp_path):
     assert table["rows"][3]["cells"][-1] == "> 1000"  # white noise never gets there
     settings, order = table["conclusions"]
     assert "house (16 × 16), noise σ = 25" in settings and "1000 iterations of Adam at LR 0.01" in settings
+    assert "input noise σ_r = 0, preset figure2's network (1,234 parameters)" in settings
     assert "not every fit did within 1000 iterations on the U(0, 1) noise" in order
     assert order.endswith("the paper's order holds: the natural image is fitted first and white noise last.")
 

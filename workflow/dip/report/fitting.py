@@ -94,7 +94,7 @@ def _settings(spec: dict, fits: dict[str, list[dict]]) -> str:
     noise = f", noise σ = {sigma:g} (0..255 scale)" if sigma is not None else ""
     return (f"The paper names neither the image, the noise level nor the length; these are ours: "
             f"{spec['figure']} ({w} × {h}){noise}, {config['iterations']} iterations of Adam at LR "
-            f"{config['lr']:g}, no input noise (reg noise {config['reg_noise_std']:g}), the Table-1 "
+            f"{config['lr']:g}, input noise σ_r = {config['reg_noise_std']:g}, preset {some['meta']['preset']}'s "
             f"network ({some['meta']['params']:,} parameters); MSE on the [0, 1] scale, traced every "
             f"{config['trace_every']} iterations; mean ± std over seeds.")
 
