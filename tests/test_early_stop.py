@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dip.engine.early_stop import Detection, EarlyStop, WindowVariance, memory_bytes, window_stride
+from dip.engine.early_stop import Detection, EarlyStop, WindowVariance, memory_bytes, window_layout
 from dip.engine.fit import FitSettings, fit
 from dip.engine.signals import Stopped
 from dip.models.skip import SkipConfig, build_net, make_input
@@ -121,12 +121,12 @@ def test_a_short_fit_has_every_file_and_says_nothing_was_detected(tmp_path):
     assert np.array_equal(res.output_es, res.output)
 
 
-#: A budget that holds the toy fit's window of 5 outputs of 16 x 16 whole, and one that holds
-#: a quarter of it (every second pixel down and across).
-WHOLE, QUARTER = 1.0, 5 * 4 * 8 * 8 / 2**20
+#: Budgets (MiB) for the toy fit's window of 5 outputs of 16 x 16, and the layout each gives:
+#: float32 whole, bf16 whole, bf16 at every second pixel down and across.
+LAYOUTS = {1.0: ("float32", 1), 5 * 2 * 16 * 16 / 2**20: ("bfloat16", 1), 5 * 2 * 8 * 8 / 2**20: ("bfloat16", 2)}
 
 
-@pytest.mark.parametrize("budget", [WHOLE, QUARTER])
+@pytest.mark.parametrize("budget", LAYOUTS)
 def test_a_resumed_fit_detects_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch, budget):
     net, z, target = _problem()
     settings = _settings(stop="early", iterations=200, es_memory_mb=budget)
@@ -152,7 +152,7 @@ def test_a_resumed_fit_detects_exactly_as_an_uninterrupted_one(tmp_path, monkeyp
     net, z, target = _problem()
     resumed = fit(net, z, Identity(), target, tmp_path / "cut", settings, resume=True)
     assert resumed.early_stop == whole.early_stop
-    assert whole.early_stop["window_stride"] == (1 if budget == WHOLE else 2)
+    assert (whole.early_stop["window_storage"], whole.early_stop["window_stride"]) == LAYOUTS[budget]
     assert resumed.iterations == whole.iterations
     assert np.array_equal(resumed.output_es, whole.output_es)
 
@@ -164,16 +164,19 @@ def test_the_detector_memory_is_the_window_of_float32_images():
     assert stop.variance.images.nbytes == 4 * 3 * 64 * 4
 
 
-def test_a_window_over_its_budget_keeps_every_s_th_pixel():
-    # 100 colour outputs of 512 x 512 (315 MB) fit the default 512 MiB whole; of 1024 x 1024 not
-    assert window_stride(100, (1, 3, 512, 512), 512 * 2**20) == 1
-    assert window_stride(100, (1, 3, 1024, 1024), 512 * 2**20) == 2
-    assert window_stride(100, (1, 3, 1024, 1024), None) == 1
-    assert memory_bytes(100, 3, 1024, 1024, 512 * 2**20) == 408 * 3 * 512 * 512 + 4 * 3 * 1024 * 1024
-    window = WindowVariance(4, max_bytes=4 * 4 * 3 * 4 * 4)  # room for 4 x 4 of the 8 x 8 images
+def test_a_window_over_its_budget_is_held_in_bf16_then_strided():
+    mib = 2**20
+    # 100 colour outputs of 512 x 512 (315 MB) fit the default 512 MiB in float32; of 768 x 768
+    # only in bf16; of 1024 x 1024 only in bf16 at every second pixel
+    assert window_layout(100, (1, 3, 512, 512), 512 * mib) == (torch.float32, 1)
+    assert window_layout(100, (1, 3, 768, 768), 512 * mib) == (torch.bfloat16, 1)
+    assert window_layout(100, (1, 3, 1024, 1024), 512 * mib) == (torch.bfloat16, 2)
+    assert window_layout(100, (1, 3, 1024, 1024), None) == (torch.float32, 1)
+    assert memory_bytes(100, 3, 1024, 1024, 512 * mib) == 208 * 3 * 512 * 512 + 4 * 3 * 1024 * 1024
+    window = WindowVariance(4, max_bytes=4 * 2 * 3 * 4 * 4)  # room for 4 x 4 of the 8 x 8 images, in bf16
     images = torch.rand(6, 1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     scores = [window.push(x) for x in images]
-    assert window.stride == 2 and window.images.shape == (4, 1, 3, 4, 4)
-    brute = WindowVariance(4)
-    expected = [brute.push(x[..., ::2, ::2]) for x in images]
-    assert torch.equal(scores[-1], expected[-1])
+    assert (window.storage, window.stride, tuple(window.images.shape)) == (torch.bfloat16, 2, (4, 1, 3, 4, 4))
+    last = images[2:, ..., ::2, ::2].to(torch.bfloat16).double().numpy()
+    brute = np.mean([np.mean((x - last.mean(axis=0)) ** 2) for x in last])
+    assert float(scores[-1]) == pytest.approx(brute, rel=1e-9)

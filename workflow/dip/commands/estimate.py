@@ -24,7 +24,7 @@ from .. import STARTED, pipeline
 from ..durations import human_duration
 from ..engine.benchmark import measure_paths
 from ..engine.devices import device_name, resolve_device
-from ..engine.early_stop import memory_bytes, window_stride
+from ..engine.early_stop import memory_bytes, window_layout
 from ..engine.precision import Execution
 from ..pipeline import resources
 from ..spec.presets import get_preset
@@ -97,10 +97,10 @@ def run(args) -> int:
             f"{start_up:.1f} s to start a fit)")
     window = [(job.settings["es_window"], (3, *job.size), job.settings["es_memory_mb"] * 2**20) for job in todo]
     largest = max(window, key=lambda w: memory_bytes(w[0], *w[1], w[2]))
-    stride = window_stride(*largest)
+    storage, stride = window_layout(*largest)
+    reduced = "" if storage == torch.float32 else ", in bf16" + (f", every {stride}th pixel" if stride > 1 else "")
     line += (f"; the stopping detector holds up to {memory_bytes(largest[0], *largest[1], largest[2]) / 2**20:.0f} "
-             f"MB per fit ({largest[0]} outputs of {largest[1][1]}x{largest[1][2]}"
-             f"{f', every {stride}th pixel down and across' if stride > 1 else ''})")
+             f"MB per fit ({largest[0]} outputs of {largest[1][1]}x{largest[1][2]}{reduced})")
     if config.get("mode") == "paper" and device.type == "cpu":
         print(f"WARNING: paper mode without a GPU. {line}. For a smoke run of the whole workflow "
               "in minutes use --config mode=quick; for the reproduction use a GPU or a cluster "

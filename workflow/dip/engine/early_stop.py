@@ -11,9 +11,11 @@ a running sum of its images and their squared norms (float64, so that adding and
 images does not drift), so each iteration costs a few passes over one image, whatever W is.
 The host reads the detection only when it could have become final (``final``) and at trace
 rows. Memory (``memory_bytes``): W images of float32 in the window, plus the sum (float64)
-and the detected output. A window that would take more than its budget keeps every s-th
-pixel down and across, the smallest s that fits (``window_stride``); at the paper's sizes the
-default budget keeps every pixel (docs/early-stopping.md, "Memory").
+and the detected output. A window that would take more than its budget holds bf16 instead,
+and if that is still too much, every s-th pixel down and across, the smallest s that fits
+(``window_layout``). Measured on denoising fits, bf16 detected the same iterations and a
+stride of 2 shifted some by up to 63 (docs/early-stopping.md, "Memory"); at the paper's sizes
+the default budget keeps every pixel in float32.
 """
 
 from __future__ import annotations
@@ -23,29 +25,32 @@ import math
 import torch
 
 
-def window_stride(window: int, shape: tuple[int, ...], max_bytes: float | None, element_size: int = 4) -> int:
-    """The smallest stride s at which ``window`` images of ``shape`` (…, H, W), sampled every
-    s-th pixel down and across, take at most ``max_bytes`` (1 without a budget)."""
+def window_layout(window: int, shape: tuple[int, ...], max_bytes: float | None) -> tuple[torch.dtype, int]:
+    """How ``window`` images of ``shape`` (..., H, W) fit in ``max_bytes``: float32 if they can,
+    else bf16, sampled every s-th pixel down and across with the smallest s that fits."""
     *rest, height, width = shape
-    if max_bytes is None:
-        return 1
+
+    def size(element_size: int, stride: int) -> int:
+        return window * element_size * math.prod(rest) * math.ceil(height / stride) * math.ceil(width / stride)
+
+    if max_bytes is None or size(4, 1) <= max_bytes:
+        return torch.float32, 1
     stride = 1
-    while (window * element_size * math.prod(rest) * math.ceil(height / stride) * math.ceil(width / stride)
-           > max_bytes and stride < min(height, width)):
+    while size(2, stride) > max_bytes and stride < min(height, width):
         stride += 1
-    return stride
+    return torch.bfloat16, stride
 
 
 class WindowVariance:
     """The variance of the last ``window`` images pushed (one image at a time); its buffers
     take the first image's shape and device.
 
-    ``stride`` keeps every stride-th pixel down and across (stride² less memory); without one,
-    the first image's shape and ``max_bytes`` choose it (``window_stride``). ``storage`` is the
-    dtype the window holds; the running sums take each image as stored, so what is added is
-    exactly what is later removed."""
+    ``storage`` is the dtype the window holds and ``stride`` keeps every stride-th pixel down
+    and across (stride² less memory); without them, the first image's shape and ``max_bytes``
+    choose both (``window_layout``). The running sums take each image as stored, so what is
+    added is exactly what is later removed."""
 
-    def __init__(self, window: int, stride: int | None = None, storage: torch.dtype = torch.float32,
+    def __init__(self, window: int, stride: int | None = None, storage: torch.dtype | None = None,
                  max_bytes: float | None = None):
         if window < 2:
             raise ValueError(f"the window needs at least 2 images, got {window}")
@@ -62,9 +67,9 @@ class WindowVariance:
 
     def push(self, image: torch.Tensor) -> torch.Tensor | None:
         """Add ``image`` (dropping the oldest once full); the score once the window is full."""
-        if self.stride is None:
-            self.stride = window_stride(self.window, tuple(image.shape), self.max_bytes,
-                                        torch.empty((), dtype=self.storage).element_size())
+        if self.stride is None or self.storage is None:
+            storage, stride = window_layout(self.window, tuple(image.shape), self.max_bytes)
+            self.storage, self.stride = self.storage or storage, self.stride or stride
         image = image.detach()[..., ::self.stride, ::self.stride].to(self.storage)
         if self.images is None:
             self._allocate(image)
@@ -89,7 +94,7 @@ class WindowVariance:
     def load_state_dict(self, state: dict, device: torch.device) -> None:
         self.pushed = int(state["pushed"])
         if self.pushed:  # a window saved before strides existed kept every pixel
-            self.stride = state.get("stride") or 1
+            self.stride, self.storage = state.get("stride") or 1, state["images"].dtype
         if state["images"] is not None:
             self.images, self.norms, self.total = (state[k].to(device) for k in ("images", "norms", "total"))
 
@@ -181,7 +186,10 @@ class EarlyStop:
         d = self.detection
         best = int(d.best_iteration)
         detected = best >= 0
-        return {"window": self.variance.window, "window_stride": self.variance.stride, "patience": d.patience,
+        v = self.variance
+        return {"window": v.window, "window_stride": v.stride,
+                "window_storage": None if v.storage is None else str(v.storage).removeprefix("torch."),
+                "patience": d.patience,
                 "detected_iteration": best if detected else None,
                 "score": float(d.best_score) if detected else None,
                 "final": d.is_final,
@@ -201,8 +209,8 @@ class EarlyStop:
 
 
 def memory_bytes(window: int, channels: int, height: int, width: int, max_bytes: float | None = None) -> int:
-    """What the detector holds for a fit: the window's images (float32) and their sum
-    (float64), at the stride ``max_bytes`` gives, and the detected output (float32)."""
-    stride = window_stride(window, (channels, height, width), max_bytes)
+    """What the detector holds for a fit: the window's images and their sum (float64) in the
+    layout ``max_bytes`` gives, and the detected output (float32)."""
+    storage, stride = window_layout(window, (channels, height, width), max_bytes)
     sampled = channels * math.ceil(height / stride) * math.ceil(width / stride)
-    return (window * 4 + 8) * sampled + 4 * channels * height * width
+    return (window * storage.itemsize + 8) * sampled + 4 * channels * height * width

@@ -23,8 +23,8 @@ INPUT_OVERRIDES = ("noise", "meshgrid")
 STOP_MODES = ("fixed", "early")
 ES_WINDOW = 100
 ES_PATIENCE = 1000
-#: The most the ES-WMV window may take; larger windows keep every s-th pixel. 512 MiB holds
-#: W = 100 outputs of 512 x 512 in colour (315 MB) whole: the paper's images are never strided.
+#: The most the ES-WMV window may take; a larger window is held in bf16, then strided. 512 MiB
+#: holds W = 100 outputs of 512 x 512 in colour (315 MB) in float32: the paper's sizes as they are.
 ES_MEMORY_MB = 512
 
 
@@ -116,8 +116,8 @@ SETTINGS = (
     Setting("es_patience", "int", "ES-WMV: iterations without a lower score before detection is "
             f"final (default {ES_PATIENCE})", low=1),
     Setting("es_memory_mb", "float", "ES-WMV: the most memory (MiB) its window may take; a larger "
-            "image's window keeps every s-th pixel down and across, the smallest s that fits "
-            f"(default {ES_MEMORY_MB})", low=0, open_low=True),
+            "image's window is held in bf16 and, if still too large, keeps every s-th pixel down "
+            f"and across, the smallest s that fits (default {ES_MEMORY_MB})", low=0, open_low=True),
     Setting("precision", "choice", "faithful (default): fp32, TF32 off on CUDA; fast: bf16 "
             "autocast where the hardware has native bf16, and the fastest measured memory "
             "format and compilation; the path each takes is in meta.json (docs/performance.md)",
