@@ -53,6 +53,12 @@ def _columns(iterations: np.ndarray) -> list[int]:
     return [first, *decades, last]
 
 
+def _mse(values: list[float]) -> str:
+    """MSE over seeds, mean ± std to two significant digits (it spans decades)."""
+    s = stats(values)
+    return f"{s['mean']:.2g}" + ("" if s["std"] is None else f" ± {s['std']:.1g}")
+
+
 def _reach_text(reached: list[int | None], last: int) -> str:
     """How many iterations a target's fits needed: mean ± spread, or how many never did."""
     hit = [r for r in reached if r is not None]
@@ -75,7 +81,7 @@ def fitting_table(spec: dict) -> dict:
         at = {int(i): [float(f["trace"]["loss"][f["trace"]["iteration"] == i][0]) for f in fs] for i in columns}
         reached = [first_reaching(f["trace"], MSE_LEVEL) for f in fs]
         cells = [_LABELS[target], str(len(fs))]
-        cells += [pm(stats(v)["mean"], stats(v)["std"], digits=4) for v in at.values()]
+        cells += [_mse(v) for v in at.values()]
         rows.append({"mean": False, "cells": [*cells, _reach_text(reached, last)]})
         done = [r for r in reached if r is not None]
         order.append((target, float(np.mean(done)) if len(done) == len(reached) else np.inf,
@@ -111,11 +117,12 @@ def _ordering(order: list[tuple[str, float, float]], last: int) -> str:
         reach += f"; not every fit did within {last} iterations on the {', the '.join(missed)}" if missed else ""
     else:
         reach = f"No fit reached MSE {MSE_LEVEL:g} within {last} iterations"
-    final = ", ".join(f"{_LABELS[t]} {mse:.4f}" for t, _, mse in order)
+    final = ", ".join(f"{_LABELS[t]} {mse:.2g}" for t, _, mse in order)
     verdict = ("the paper's order holds: the natural image is fitted first and white noise last"
                if ranked == [t for t in TARGETS if t in ranked] else
                f"the paper's order does not hold here: fitted in the order {', '.join(_LABELS[t] for t in ranked)}")
-    return f"{reach}. MSE at iteration {last}: {final}. By both, {verdict}."
+    return (f"{reach}. MSE at iteration {last}: {final}. Ranked by the iterations to MSE {MSE_LEVEL:g} "
+            f"(then by the final MSE), {verdict}.")
 
 
 def fitting_figure(spec: dict):
